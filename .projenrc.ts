@@ -1,0 +1,103 @@
+import { awscdk, javascript } from 'projen';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-flask-serverless',
+  description: 'Run an existing Flask + PostgreSQL application serverless on AWS: Aurora Serverless v2, ECS Fargate and an API-keyed API Gateway REST API, as AWS CDK constructs.',
+  author: 'cdk-flask-serverless maintainers',
+  authorAddress: 'maintainers@cdk-flask-serverless.dev',
+  repositoryUrl: 'https://github.com/cdk-flask-serverless/cdk-flask-serverless.git',
+  license: 'Apache-2.0',
+  keywords: ['aws-cdk', 'flask', 'aurora-serverless-v2', 'ecs-fargate', 'api-gateway', 'postgresql'],
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+  minNodeVersion: '20.0.0',
+
+  // Lowest aws-cdk-lib whose APIs the library uses: serverlessV2AutoPauseDuration (2.201.0).
+  // Users get an open ^ range; development is pinned below to a version the toolchain reads.
+  cdkVersion: '2.201.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~5.9.0',
+  typescriptVersion: '~5.9.0',
+
+  github: false,
+  release: false,
+  sampleCode: false,
+  readme: undefined,
+  eslint: true,
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'integ', 'examples', 'projenrc'] },
+  prettier: false,
+  docgen: true,
+  jestOptions: {
+    jestConfig: {
+      testTimeout: 120_000,
+    },
+  },
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    compilerOptions: {},
+    include: ['integ/**/*.ts', 'examples/*.ts'],
+    exclude: ['integ/**/*.snapshot/**', 'examples/cdk.out/**', 'cdk.out/**'],
+  },
+
+  // Development and tests run on a pinned aws-cdk-lib that writes cloud assembly schema 53,
+  // the newest that @aws-cdk/integ-runner 2.197.x reads. The peer range stays ^2.201.0.
+  peerDependencyOptions: { pinnedDevDependency: false },
+  bundledDeps: ['yaml@2.9.1'],
+  devDeps: [
+    'aws-cdk-lib@2.257.0',
+    'constructs@10.5.1',
+    '@aws-cdk/integ-runner@2.197.10',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    'aws-cdk@2.1148.1',
+    'cdk-nag@3.0.2',
+    '@cdklabs/cdk-validator-cfnguard@0.0.62',
+  ],
+
+  publishToPypi: {
+    distName: 'cdk-flask-serverless',
+    module: 'cdk_flask_serverless',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkflaskserverless',
+    mavenGroupId: 'io.github.cdk-flask-serverless',
+    mavenArtifactId: 'cdk-flask-serverless',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-flask-serverless/cdk-flask-serverless-go',
+  },
+});
+
+const integRunner = 'integ-runner --directory integ --language typescript --parallel-regions ap-southeast-1';
+project.addTask('integ:snapshot', {
+  description: 'Synthesize every integ/integ.*.ts and update its snapshot without deploying',
+  exec: `${integRunner} --dry-run --update-on-failed`,
+});
+project.addTask('integ:verify', {
+  description: 'Fail unless every integ snapshot matches what the code synthesizes now (UNCHANGED)',
+  exec: integRunner,
+});
+project.addTask('gates:templates', {
+  description: 'cfn-lint and checkov on every template in the integ snapshots',
+  exec: 'bash scripts/scan-templates.sh',
+});
+project.addTask('test:flask-app', {
+  description: 'The reference Flask app against a real PostgreSQL server',
+  exec: 'bash examples/flask-app/run-tests.sh',
+});
+project.addTask('synth:examples', {
+  description: 'Synthesize the example CDK app into CloudFormation and list what was made',
+  exec: 'bash scripts/synth-examples.sh',
+});
+const testAll = project.addTask('test:all', {
+  description: 'Every test and gate: build (compile, jest with cdk-nag and cfn-guard, eslint, packages), integ snapshots, cfn-lint, checkov, the Flask app, the Python consumer',
+});
+testAll.spawn(project.tasks.tryFind('build')!);
+testAll.spawn(project.tasks.tryFind('integ:verify')!);
+testAll.spawn(project.tasks.tryFind('gates:templates')!);
+testAll.spawn(project.tasks.tryFind('test:flask-app')!);
+
+project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/');
+project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml');
+
+project.synth();

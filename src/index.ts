@@ -1,0 +1,4 @@
+export * from './database';
+export * from './service';
+export * from './api';
+export * from './platform';
