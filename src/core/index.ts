@@ -1,0 +1,2 @@
+// Internal helpers shared by the construct families; nothing here is exported from the package.
+export * from './suppressions';
