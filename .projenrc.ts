@@ -89,13 +89,16 @@ project.addTask('synth:examples', {
   description: 'Synthesize the example CDK app into CloudFormation and list what was made',
   exec: 'bash scripts/synth-examples.sh',
 });
-const testAll = project.addTask('test:all', {
-  description: 'Every test and gate: build (compile, jest with cdk-nag and cfn-guard, eslint, packages), integ snapshots, cfn-lint, checkov, the Flask app, the Python consumer',
+project.addTask('test:python-consumer', {
+  description: 'Install the built wheel in a fresh virtualenv and synthesize the platform from Python',
+  exec: 'bash scripts/test-python-consumer.sh',
 });
-testAll.spawn(project.tasks.tryFind('build')!);
-testAll.spawn(project.tasks.tryFind('integ:verify')!);
-testAll.spawn(project.tasks.tryFind('gates:templates')!);
-testAll.spawn(project.tasks.tryFind('test:flask-app')!);
+const testAll = project.addTask('test:all', {
+  description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python consumer',
+});
+for (const name of ['compile', 'post-compile', 'test', 'package-all', 'integ:verify', 'gates:templates', 'test:flask-app', 'test:python-consumer']) {
+  testAll.spawn(project.tasks.tryFind(name)!);
+}
 
 project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/');
 project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml');

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The example CDK app: the reference Flask app (./flask-app) on the platform, in ap-southeast-1.
+// In your own app, import from 'cdk-flask-serverless' instead of '../src'.
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { FlaskServerlessPlatform } from '../src';
+
+const app = new App();
+const stack = new Stack(app, 'FlaskServerlessExample', {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: 'ap-southeast-1' },
+  description: 'Reference Flask + PostgreSQL app on Aurora Serverless v2, ECS Fargate and API Gateway (cdk-flask-serverless)',
+});
+
+new FlaskServerlessPlatform(stack, 'App', {
+  image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'flask-app')),
+  monitoring: { alarmEmail: process.env.ALARM_EMAIL },
+});
