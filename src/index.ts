@@ -1,3 +1,4 @@
+export * from './network';
 export * from './database';
 export * from './service';
 export * from './api';

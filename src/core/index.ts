@@ -1,2 +1,3 @@
 // Internal helpers shared by the construct families; nothing here is exported from the package.
 export * from './suppressions';
+export * from './logs-key';

@@ -1,0 +1,196 @@
+import { Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { allowLogsToUseKey } from '../core/logs-key';
+import { addNagSuppressions } from '../core/suppressions';
+
+/**
+ * How tasks in the private subnets reach AWS APIs (ECR image pulls, CloudWatch Logs, SSM,
+ * Secrets Manager, KMS). The choice is mostly a cost decision; see the README's "Cost at idle".
+ */
+export enum EgressMode {
+  /** Managed NAT gateways in the public subnets (`natGateways`, default one). Simplest, about 45 USD a month each. */
+  NAT_GATEWAY = 'NAT_GATEWAY',
+  /** One small EC2 NAT instance (t4g.nano): the cheapest internet egress, but you patch and watch it. */
+  NAT_INSTANCE = 'NAT_INSTANCE',
+  /**
+   * No internet route at all: interface endpoints for ECR, CloudWatch Logs, SSM, Secrets Manager
+   * and KMS, and a gateway endpoint for S3. Tightest, but each interface endpoint costs per AZ-hour.
+   */
+  VPC_ENDPOINTS = 'VPC_ENDPOINTS',
+}
+
+/** Options of the VPC the platform creates. */
+export interface FlaskServerlessVpcOptions {
+  /**
+   * IPv4 CIDR block of the VPC, a /16 to /22 range.
+   * @default '10.0.0.0/16'
+   */
+  readonly cidr?: string;
+
+  /**
+   * Number of Availability Zones. Aurora and the load balancer need subnets in at least two.
+   * @default 2
+   */
+  readonly maxAzs?: number;
+
+  /**
+   * How the tasks reach AWS APIs.
+   * @default EgressMode.NAT_GATEWAY
+   */
+  readonly egress?: EgressMode;
+
+  /**
+   * Number of NAT gateways, with `EgressMode.NAT_GATEWAY`. One is cheapest; one per AZ
+   * survives the loss of an AZ.
+   * @default 1
+   */
+  readonly natGateways?: number;
+
+  /**
+   * Retention of the VPC flow logs (all traffic, to CloudWatch Logs).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly flowLogRetention?: logs.RetentionDays;
+}
+
+/** Props of `FlaskServerlessVpc`. */
+export interface FlaskServerlessVpcProps extends FlaskServerlessVpcOptions {}
+
+/**
+ * A VPC laid out for the platform: public subnets for NAT only (no auto-assigned public IPs),
+ * private subnets for the load balancer and the tasks, isolated subnets for the database,
+ * the default security group locked down, and flow logs to CloudWatch Logs.
+ */
+export class FlaskServerlessVpc extends Construct {
+  /** Subnet group name of the subnets for the load balancer and the tasks. */
+  public static readonly APP_SUBNET_GROUP = 'App';
+  /** Subnet group name of the isolated subnets for the database. */
+  public static readonly DATA_SUBNET_GROUP = 'Data';
+
+  /** The VPC. */
+  public readonly vpc: ec2.Vpc;
+  /** The egress mode in use. */
+  public readonly egress: EgressMode;
+  /** Subnets of the load balancer and the tasks. */
+  public readonly appSubnets: ec2.SubnetSelection;
+  /** Subnets of the database. */
+  public readonly dataSubnets: ec2.SubnetSelection;
+  /** Log group of the VPC flow logs. */
+  public readonly flowLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FlaskServerlessVpcProps = {}) {
+    super(scope, id);
+    const cidr = props.cidr ?? '10.0.0.0/16';
+    const maxAzs = props.maxAzs ?? 2;
+    this.egress = props.egress ?? EgressMode.NAT_GATEWAY;
+    validateCidr(cidr);
+    if (!Token.isUnresolved(maxAzs) && (!Number.isInteger(maxAzs) || maxAzs < 2 || maxAzs > 6)) {
+      throw new Error(`network.maxAzs must be an integer from 2 to 6 (Aurora and the load balancer need two AZs), got ${maxAzs}.`);
+    }
+    if (props.natGateways !== undefined && this.egress !== EgressMode.NAT_GATEWAY) {
+      throw new Error(`network.natGateways applies only to EgressMode.NAT_GATEWAY, but egress is ${this.egress}; remove natGateways or change egress.`);
+    }
+    const natGateways = props.natGateways ?? 1;
+    if (!Token.isUnresolved(natGateways) && (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > maxAzs)) {
+      throw new Error(`network.natGateways must be an integer from 1 to maxAzs (${maxAzs}), got ${natGateways}; use EgressMode.VPC_ENDPOINTS for no NAT.`);
+    }
+
+    const withInternet = this.egress !== EgressMode.VPC_ENDPOINTS;
+    const subnetConfiguration: ec2.SubnetConfiguration[] = [
+      {
+        name: FlaskServerlessVpc.APP_SUBNET_GROUP,
+        subnetType: withInternet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+        cidrMask: 24,
+      },
+      { name: FlaskServerlessVpc.DATA_SUBNET_GROUP, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 26 },
+    ];
+    if (withInternet) {
+      // Public subnets hold only the NAT; nothing launched there gets a public IP by default.
+      subnetConfiguration.unshift({ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false });
+    }
+
+    let natGatewayProvider: ec2.NatProvider | undefined;
+    if (this.egress === EgressMode.NAT_INSTANCE) {
+      natGatewayProvider = ec2.NatProvider.instanceV2({
+        instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO),
+        machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+        defaultAllowedTraffic: ec2.NatTrafficDirection.OUTBOUND_ONLY,
+      });
+    }
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(cidr),
+      maxAzs,
+      natGateways: this.egress === EgressMode.NAT_GATEWAY ? natGateways : this.egress === EgressMode.NAT_INSTANCE ? 1 : 0,
+      natGatewayProvider,
+      subnetConfiguration,
+      restrictDefaultSecurityGroup: true,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+    });
+    this.appSubnets = { subnetGroupName: FlaskServerlessVpc.APP_SUBNET_GROUP };
+    this.dataSubnets = { subnetGroupName: FlaskServerlessVpc.DATA_SUBNET_GROUP };
+
+    if (natGatewayProvider instanceof ec2.NatInstanceProviderV2) {
+      // The instance forwards traffic from the private subnets only.
+      natGatewayProvider.connections.allowFrom(ec2.Peer.ipv4(this.vpc.vpcCidrBlock), ec2.Port.allTraffic(), 'NAT for the private subnets');
+      for (const instance of this.vpc.node.findAll().filter((c) => c instanceof ec2.CfnInstance)) {
+        addNagSuppressions(instance, [
+          { id: 'AwsSolutions-EC28', reason: 'A t4g.nano NAT instance chosen for cost; basic monitoring is enough to see it is up.' },
+          { id: 'AwsSolutions-EC29', reason: 'The NAT instance is disposable: CloudFormation replaces it, so termination protection would only block updates.' },
+        ]);
+      }
+    }
+
+    if (!withInternet) {
+      this.addServiceEndpoints();
+    }
+
+    const flowLogKey = new kms.Key(this, 'FlowLogKey', {
+      description: 'Encrypts the VPC flow logs',
+      enableKeyRotation: true,
+    });
+    allowLogsToUseKey(flowLogKey);
+    this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: flowLogKey,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+  }
+
+  private addServiceEndpoints(): void {
+    this.vpc.addGatewayEndpoint('S3', {
+      service: ec2.GatewayVpcEndpointAwsService.S3,
+      subnets: [this.appSubnets],
+    });
+    const services: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+      EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+      EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+      Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+      Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
+      SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
+    };
+    for (const [id, service] of Object.entries(services)) {
+      // open: false; the endpoints admit HTTPS from inside the VPC only.
+      const endpoint = this.vpc.addInterfaceEndpoint(id, { service, subnets: this.appSubnets, open: false });
+      endpoint.connections.allowFrom(ec2.Peer.ipv4(this.vpc.vpcCidrBlock), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    }
+  }
+}
+
+function validateCidr(cidr: string): void {
+  if (Token.isUnresolved(cidr)) return;
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octetsOk = match && match.slice(1, 5).every((o) => Number(o) <= 255);
+  const prefix = match ? Number(match[5]) : NaN;
+  if (!match || !octetsOk || prefix < 16 || prefix > 22) {
+    throw new Error(`network.cidr must be an IPv4 CIDR block from /16 to /22 (e.g. '10.0.0.0/16'), got '${cidr}'.`);
+  }
+}
