@@ -89,6 +89,11 @@ project.addTask('synth:examples', {
   description: 'Synthesize the example CDK app into CloudFormation and list what was made',
   exec: 'bash scripts/synth-examples.sh',
 });
+// Go: generate the module, then compile it as a Go user would (scripts/build-go.sh).
+const packageGo = project.tasks.tryFind('package:go')!;
+packageGo.reset('jsii-pacmak -v --target go --code-only');
+packageGo.exec('bash scripts/build-go.sh');
+
 project.addTask('test:python-consumer', {
   description: 'Install the built wheel in a fresh virtualenv and synthesize the platform from Python',
   exec: 'bash scripts/test-python-consumer.sh',
