@@ -1,4 +1,5 @@
 export * from './network';
+export * from './monitoring';
 export * from './database';
 export * from './service';
 export * from './api';

@@ -1,0 +1,109 @@
+import { Aws, Duration, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+/** Options of the platform's alarm routing and dashboard. */
+export interface FlaskServerlessMonitoringOptions {
+  /**
+   * An e-mail address subscribed to the alarm topic (the address must confirm the subscription).
+   * @default - no subscription; subscribe to `alarmTopic` yourself
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * An existing SNS topic to send alarms to, instead of a new one.
+   * @default - a new topic encrypted with a customer-managed KMS key
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Name of the CloudWatch dashboard.
+   * @default - a name CloudFormation generates
+   */
+  readonly dashboardName?: string;
+
+  /**
+   * Also notify the topic when an alarm returns to OK.
+   * @default true
+   */
+  readonly notifyOnOk?: boolean;
+}
+
+/** Props of `FlaskServerlessMonitoring`. */
+export interface FlaskServerlessMonitoringProps extends FlaskServerlessMonitoringOptions {}
+
+/**
+ * One SNS topic that every alarm notifies, and one CloudWatch dashboard with a section per part.
+ */
+export class FlaskServerlessMonitoring extends Construct {
+  /** The topic that alarms notify. */
+  public readonly alarmTopic: sns.ITopic;
+  /** The dashboard. */
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm routed to the topic. */
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly notifyOnOk: boolean;
+
+  constructor(scope: Construct, id: string, props: FlaskServerlessMonitoringProps = {}) {
+    super(scope, id);
+    if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+      throw new Error(`monitoring.alarmEmail must be an e-mail address, got '${props.alarmEmail}'.`);
+    }
+    this.notifyOnOk = props.notifyOnOk ?? true;
+
+    if (props.alarmTopic) {
+      this.alarmTopic = props.alarmTopic;
+    } else {
+      const key = new kms.Key(this, 'AlarmTopicKey', {
+        description: 'Encrypts the alarm notifications topic',
+        enableKeyRotation: true,
+      });
+      // CloudWatch alarms publish to an encrypted topic only if they may use its key.
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }));
+      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+        displayName: 'Flask serverless platform alarms',
+        masterKey: key,
+        enforceSSL: true,
+      });
+    }
+    if (props.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+    });
+  }
+
+  /** Routes alarms to the topic (on ALARM, and on OK unless `notifyOnOk` is false). */
+  public addAlarms(...alarms: cloudwatch.Alarm[]): void {
+    const action = new cw_actions.SnsAction(this.alarmTopic);
+    for (const alarm of alarms) {
+      alarm.addAlarmAction(action);
+      if (this.notifyOnOk) alarm.addOkAction(action);
+      this.alarms.push(alarm);
+    }
+  }
+
+  /** Adds a titled row of graphs to the dashboard. */
+  public addSection(title: string, widgets: cloudwatch.IWidget[]): void {
+    this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${title}`, width: 24, height: 1 }));
+    this.dashboard.addWidgets(...widgets);
+  }
+
+  /** The dashboard's URL in the CloudWatch console. */
+  public get dashboardUrl(): string {
+    return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+}
