@@ -38,3 +38,15 @@ export function addGuardSuppressions(scope: IConstruct, suppressions: RuleSuppre
     resource.addMetadata('guard', { SuppressedRules: merged });
   }
 }
+
+/**
+ * Records checkov skips in the resource's template metadata (`Metadata.checkov.skip`), which
+ * checkov honours for CloudFormation, so the reason travels with the resource.
+ */
+export function addCheckovSuppressions(scope: IConstruct, suppressions: RuleSuppression[], applyToChildren = false): void {
+  for (const resource of cfnResourcesOf(scope, applyToChildren)) {
+    const existing = (resource.getMetadata('checkov')?.skip ?? []) as { id: string; comment: string }[];
+    const merged = [...existing, ...suppressions.filter((s) => !existing.some((e) => e.id === s.id)).map((s) => ({ id: s.id, comment: s.reason }))];
+    resource.addMetadata('checkov', { skip: merged });
+  }
+}
