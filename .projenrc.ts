@@ -98,14 +98,18 @@ project.addTask('test:python-consumer', {
   description: 'Install the built wheel in a fresh virtualenv and synthesize the platform from Python',
   exec: 'bash scripts/test-python-consumer.sh',
 });
-const testAll = project.addTask('test:all', {
-  description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python consumer',
+project.addTask('test:java-consumer', {
+  description: 'Compile a Java CDK app against the built Maven artifact and synthesize the platform',
+  exec: 'bash scripts/test-java-consumer.sh',
 });
-for (const name of ['compile', 'post-compile', 'test', 'package-all', 'integ:verify', 'gates:templates', 'test:flask-app', 'test:python-consumer']) {
+const testAll = project.addTask('test:all', {
+  description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python and Java consumers',
+});
+for (const name of ['compile', 'post-compile', 'test', 'package-all', 'integ:verify', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer']) {
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 
-project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/');
+project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/', 'examples/java/target/');
 project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml');
 
 project.synth();
