@@ -25,7 +25,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   sampleCode: false,
   readme: undefined,
   eslint: true,
-  eslintOptions: { dirs: ['src'], devdirs: ['test', 'integ', 'examples', 'projenrc'] },
+  // One project for every linted file: tsconfig.dev.json covers src, test, integ and examples.
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'integ', 'examples', 'projenrc'], projectService: false, tsconfigPath: './tsconfig.dev.json' },
   prettier: false,
   docgen: true,
   jestOptions: {
@@ -109,7 +110,7 @@ for (const name of ['compile', 'post-compile', 'test', 'package-all', 'integ:ver
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 
-project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/', 'examples/java/target/');
+project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/', 'examples/java/target/', 'integ/cdk-integ.out.*');
 project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml');
 
 project.synth();

@@ -14,16 +14,39 @@ function cfnResourcesOf(scope: IConstruct, applyToChildren: boolean): CfnResourc
   return nodes.filter((c): c is CfnResource => CfnResource.isCfnResource(c));
 }
 
+/** Construct metadata key of `Validations.of(x).acknowledge()` (aws-cdk-lib), which cdk-nag v3 reads. */
+const ACKNOWLEDGED_RULES = 'aws:cdk:acknowledged-rules';
+
 /**
- * Records cdk-nag suppressions on the resource(s) as template metadata, in the format cdk-nag's
- * `NagSuppressions` writes, so that users running cdk-nag on their own app see the same reasons.
+ * Records cdk-nag suppressions on the resource(s), so that users running cdk-nag on their own app
+ * see the same reasons, whichever major version they run:
+ * - cdk-nag v3 reads acknowledgments from construct metadata, as `Validations.of(x).acknowledge()`
+ *   writes them (written here directly, because that API is newer than the lowest aws-cdk-lib the
+ *   library supports). v3 matches finding ids exactly: a rule with findings per wildcard or managed
+ *   policy is named with the finding, e.g. `AwsSolutions-IAM5[Resource::*]`.
+ * - cdk-nag v2 reads the `cdk_nag` template metadata; a bracketed id becomes `appliesTo`.
  * The library does not depend on cdk-nag at runtime.
  */
 export function addNagSuppressions(scope: IConstruct, suppressions: RuleSuppression[], applyToChildren = false): void {
   for (const resource of cfnResourcesOf(scope, applyToChildren)) {
-    const existing = (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as RuleSuppression[];
-    const merged = [...existing, ...suppressions.filter((s) => !existing.some((e) => e.id === s.id))];
-    resource.addMetadata('cdk_nag', { rules_to_suppress: merged });
+    const acknowledged: Record<string, string> = {};
+    for (const entry of resource.node.metadata.filter((m) => m.type === ACKNOWLEDGED_RULES)) Object.assign(acknowledged, entry.data);
+    for (const s of suppressions) acknowledged[`annotation::${s.id}`] = s.reason;
+    resource.node.addMetadata(ACKNOWLEDGED_RULES, acknowledged);
+
+    type V2Rule = { id: string; reason: string; applies_to?: string[] };
+    const v2 = [...((resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as V2Rule[])];
+    for (const s of suppressions) {
+      const match = /^([^[]+)\[(.+)\]$/.exec(s.id);
+      const id = match ? match[1] : s.id;
+      const existing = v2.find((r) => r.id === id);
+      if (!existing) {
+        v2.push(match ? { id, reason: s.reason, applies_to: [match[2]] } : { id, reason: s.reason });
+      } else if (match && existing.applies_to && !existing.applies_to.includes(match[2])) {
+        existing.applies_to = [...existing.applies_to, match[2]];
+      }
+    }
+    resource.addMetadata('cdk_nag', { rules_to_suppress: v2 });
   }
 }
 

@@ -1,8 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Aspects, Stack } from 'aws-cdk-lib';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 /**
@@ -24,18 +23,20 @@ export function gatedApp(): App {
 }
 
 export interface GateFindings {
-  /** cdk-nag AwsSolutions errors and warnings that no suppression covers, as "path: message". */
+  /** cdk-nag AwsSolutions errors and warnings that no suppression covers, as "path: rule: message". */
   readonly nag: string[];
-  /** cfn-guard violations, as "rule: resource paths". */
+  /** cfn-guard violations that no suppression covers, as "rule: resource paths". */
   readonly guard: string[];
 }
 
 /**
- * Synthesizes `app` with cdk-nag AwsSolutionsChecks and the cfn-guard validator, and returns
- * every unsuppressed finding. Build the stacks on an App from `gatedApp()`.
+ * Synthesizes `app` with the cfn-guard validator, runs cdk-nag AwsSolutionsChecks (v3:
+ * `validateScope`) on `stacks`, and returns every finding not suppressed next to its resource:
+ * cdk-nag honours the acknowledgments `addNagSuppressions` records; for cfn-guard, the rules in
+ * the resource's `Metadata.guard.SuppressedRules` (which the bundled Control Tower rules do not
+ * read themselves) are left out here.
  */
 export function runGates(app: App, stacks: Stack[]): GateFindings {
-  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   const previousExitCode = process.exitCode;
   const originalError = console.error;
   console.error = () => {}; // the validator prints its full report; the findings are returned instead
@@ -50,25 +51,35 @@ export function runGates(app: App, stacks: Stack[]): GateFindings {
 
   const nag: string[] = [];
   for (const stack of stacks) {
-    const annotations = Annotations.fromStack(stack);
-    for (const finding of [
-      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-    ]) {
-      nag.push(`${finding.id}: ${String(finding.entry.data).split('\n')[0]}`);
+    // cdk-nag v3 skips findings acknowledged on the resource or its ancestors (addNagSuppressions).
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    for (const violation of report.violations) {
+      for (const resource of violation.violatingResources) {
+        const where = (resource as { constructPath?: string }).constructPath ?? '';
+        nag.push(`${where}: ${violation.ruleName}: ${violation.description.split('\n')[0]}`);
+      }
     }
   }
 
   const guard: string[] = [];
   const reportFile = path.join(assemblyDir, 'policy-validation-report.json');
   if (fs.existsSync(reportFile)) {
+    const templates = new Map<string, any>();
+    const template = (file: string) => {
+      if (!templates.has(file)) templates.set(file, JSON.parse(fs.readFileSync(file, 'utf-8')));
+      return templates.get(file);
+    };
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf-8'));
     for (const plugin of report.pluginReports ?? []) {
       for (const violation of plugin.violations ?? []) {
         const where = (violation.violatingConstructs ?? violation.violatingResources ?? [])
-          .map((c: any) => c.constructPath ?? c.resourceLogicalId)
-          .join(', ');
-        guard.push(`${violation.ruleName}: ${where}`);
+          .filter((c: any) => {
+            if (!c.templatePath || !c.resourceLogicalId || !fs.existsSync(c.templatePath)) return true;
+            const suppressed: string[] = template(c.templatePath).Resources?.[c.resourceLogicalId]?.Metadata?.guard?.SuppressedRules ?? [];
+            return !suppressed.includes(violation.ruleName);
+          })
+          .map((c: any) => c.constructPath ?? c.resourceLogicalId);
+        if (where.length) guard.push(`${violation.ruleName}: ${where.join(', ')}`);
       }
     }
   }
