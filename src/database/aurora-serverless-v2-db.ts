@@ -1,0 +1,645 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { IFlaskDatabase } from './flask-database';
+import { allowLogsToUseKey } from '../core/logs-key';
+import { addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+
+/** Options of the Aurora Serverless v2 PostgreSQL database: what a user tunes. */
+export interface AuroraServerlessV2DbOptions {
+  /**
+   * Smallest capacity, in Aurora capacity units (ACU, about 2 GiB of memory each), that the
+   * instance keeps while it is running. A multiple of 0.5 from 0.5 to 256.
+   *
+   * Aurora has one minimum setting: with `autoPause` on it is 0 ACU (that is how Aurora
+   * expresses auto-pause), and a running instance then scales between 0.5 ACU and `maxCapacity`.
+   * CloudFormation cannot express a higher floor while running together with auto-pause, so with
+   * `autoPause` on only 0.5 is accepted here; set `autoPause: false` to keep a higher floor.
+   *
+   * @default 0.5
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * Largest capacity, in ACU, the instance may scale to. A multiple of 0.5 from 1 to 256.
+   * It also sets PostgreSQL's `max_connections` (about 189 at 1 ACU, 823 at 4, 1669 at 8).
+   * @default 1
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Pause the instance (0 ACU, no compute charge) after `autoPauseAfter` without connections.
+   * The first connection resumes it, which takes about 15 seconds (longer after a day paused),
+   * so the application must tolerate a slow first connect.
+   *
+   * Synthesizes `ServerlessV2ScalingConfiguration` with `MinCapacity: 0` and
+   * `SecondsUntilAutoPause`; with `false`, `MinCapacity` is `minCapacity` and the instance
+   * never pauses. Needs Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 or newer.
+   *
+   * @default true
+   */
+  readonly autoPause?: boolean;
+
+  /**
+   * How long the instance must be without connections before it pauses: whole seconds from
+   * 5 minutes to 1 day. Only with `autoPause` on.
+   * @default Duration.minutes(5)
+   */
+  readonly autoPauseAfter?: Duration;
+
+  /**
+   * Aurora PostgreSQL engine version. With `autoPause` on it must support auto-pause
+   * (13.15+, 14.12+, 15.7+, 16.3+ or 17).
+   * @default rds.AuroraPostgresEngineVersion.VER_16_8
+   */
+  readonly engineVersion?: rds.AuroraPostgresEngineVersion;
+
+  /**
+   * Name of the application database Aurora creates: lowercase letters, digits and `_`,
+   * starting with a letter, at most 63 characters; not `postgres`, `template0`, `template1`
+   * or `rdsadmin`.
+   * @default 'app'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * Name of the master user, whose generated password is stored in Secrets Manager:
+   * lowercase letters, digits and `_`, starting with a letter, at most 63 characters. Names
+   * PostgreSQL or RDS reserve (`postgres`, `admin`, `rdsadmin`, `public`, `pg_*`, `rds_*`, ...)
+   * are rejected.
+   * @default 'flask'
+   */
+  readonly username?: string;
+
+  /**
+   * TCP port of the cluster, from 1150 to 65535.
+   * @default 5432
+   */
+  readonly port?: number;
+
+  /**
+   * How long automated backups are kept: whole days from 1 to 35.
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+
+  /**
+   * Daily backup window in UTC, `hh24:mi-hh24:mi`, at least 30 minutes, not overlapping the
+   * maintenance window.
+   * @default - a 30-minute window Aurora picks in the region's default block
+   */
+  readonly preferredBackupWindow?: string;
+
+  /**
+   * Weekly maintenance window in UTC, `ddd:hh24:mi-ddd:hh24:mi` (e.g. `sun:18:00-sun:18:30`),
+   * at least 30 minutes.
+   * @default - a 30-minute window Aurora picks at random in the region's default block
+   */
+  readonly preferredMaintenanceWindow?: string;
+
+  /**
+   * Refuse to delete the cluster (CloudFormation deletes fail until it is turned off).
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * What happens to the cluster when it leaves the stack. With `SNAPSHOT` or `RETAIN` the
+   * encryption key and the log group are retained too, so that the snapshot stays readable.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * KMS key that encrypts the storage, the backups, the master secret, the PostgreSQL log
+   * group and Performance Insights. CloudWatch Logs (`logs.<region>.amazonaws.com`) must be
+   * allowed to use it: a `kms.Key` of this app gets that statement added, an imported key
+   * must have it already.
+   * @default - a new customer-managed key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Allow IAM database authentication (`grantConnect`).
+   * @default true
+   */
+  readonly iamAuthentication?: boolean;
+
+  /**
+   * Retention of the exported `postgresql` log in CloudWatch Logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Interval of Enhanced Monitoring (OS metrics to CloudWatch Logs): 1, 5, 10, 15, 30 or 60
+   * seconds, or 0 to turn it off. A paused instance sends nothing.
+   * @default Duration.seconds(60)
+   */
+  readonly monitoringInterval?: Duration;
+
+  /**
+   * Turn on Performance Insights (7 days, the free retention, encrypted with `encryptionKey`).
+   * It takes memory on the instance, which matters at 0.5 to 1 ACU.
+   * @default false
+   */
+  readonly enablePerformanceInsights?: boolean;
+
+  /**
+   * Rotate the master password on this schedule (1 to 365 days) with the Secrets Manager
+   * single-user rotation function. The function runs in `rotationSubnets` and needs a route to
+   * the Secrets Manager API (a NAT or an interface endpoint). Tasks read the password when they
+   * start, so running tasks keep the old one until they are replaced.
+   * @default - no rotation
+   */
+  readonly rotateSecretAfter?: Duration;
+
+  /**
+   * Subnets of the rotation function, with `rotateSecretAfter`.
+   * @default - the database's subnets
+   */
+  readonly rotationSubnets?: ec2.SubnetSelection;
+}
+
+/** Props of `AuroraServerlessV2Db`. */
+export interface AuroraServerlessV2DbProps extends AuroraServerlessV2DbOptions {
+  /** The VPC to place the database in; it needs subnets in at least two AZs. */
+  readonly vpc: ec2.IVpc;
+
+  /**
+   * Subnets of the database.
+   * @default { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+}
+
+/**
+ * An Aurora PostgreSQL cluster with one Serverless v2 writer that pauses when idle: encrypted
+ * with a customer-managed key, TLS enforced, IAM authentication, credentials generated in
+ * Secrets Manager, the `postgresql` log in an encrypted log group, and alarms on capacity,
+ * CPU, connections and memory.
+ */
+export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
+  /** The Aurora cluster. */
+  public readonly cluster: rds.DatabaseCluster;
+  /** Secret with the master user's credentials (`username`, `password`, `host`, `port`, `dbname`). */
+  public readonly secret: secretsmanager.ISecret;
+  /** Network access to the cluster; allow the service in with `connections.allowDefaultPortFrom`. */
+  public readonly connections: ec2.Connections;
+  /** Host name of the writer endpoint. */
+  public readonly endpointAddress: string;
+  /** TCP port of the writer endpoint. */
+  public readonly port: number;
+  /** Name of the application database. */
+  public readonly databaseName: string;
+  /** Name of the master user. */
+  public readonly username: string;
+  /** Key that encrypts the storage, the secret and the logs. */
+  public readonly encryptionKey: kms.IKey;
+  /** Log group of the exported `postgresql` log. */
+  public readonly logGroup: logs.LogGroup;
+  /** Whether the instance pauses when idle. */
+  public readonly autoPause: boolean;
+  /** Largest capacity in ACU. */
+  public readonly maxCapacity: number;
+  /**
+   * The `max_connections` Aurora derives from the capacity range, as published in the Aurora
+   * user guide; the connections alarm fires at 80% of it.
+   */
+  public readonly estimatedMaxConnections: number;
+  /** Alarms on capacity, CPU, connections and memory, with no actions. */
+  public readonly alarms: cloudwatch.Alarm[];
+
+  private readonly iamAuthentication: boolean;
+
+  constructor(scope: Construct, id: string, props: AuroraServerlessV2DbProps) {
+    super(scope, id);
+
+    const autoPause = props.autoPause ?? true;
+    const minCapacity = props.minCapacity ?? 0.5;
+    const maxCapacity = props.maxCapacity ?? 1;
+    const engineVersion = props.engineVersion ?? rds.AuroraPostgresEngineVersion.VER_16_8;
+    const databaseName = props.databaseName ?? 'app';
+    const username = props.username ?? 'flask';
+    const port = props.port ?? 5432;
+    const backupRetention = props.backupRetention ?? Duration.days(7);
+    const monitoringInterval = props.monitoringInterval ?? Duration.seconds(60);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+
+    validateCapacity(minCapacity, maxCapacity, autoPause);
+    if (!autoPause && props.autoPauseAfter !== undefined) {
+      throw new Error('database.autoPauseAfter applies only with autoPause on; remove autoPauseAfter or set autoPause: true.');
+    }
+    const autoPauseAfter = props.autoPauseAfter ?? Duration.minutes(5);
+    if (autoPause) {
+      validateAutoPauseAfter(autoPauseAfter);
+      validateAutoPauseEngine(engineVersion);
+    }
+    validateIdentifier('database.databaseName', databaseName, RESERVED_DATABASE_NAMES, []);
+    validateIdentifier('database.username', username, RESERVED_USERNAMES, ['pg_', 'rds_']);
+    if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1150 || port > 65535)) {
+      throw new Error(`database.port must be an integer from 1150 to 65535, got ${port}.`);
+    }
+    validateBackupRetention(backupRetention);
+    validateWindows(props.preferredBackupWindow, props.preferredMaintenanceWindow);
+    if (!monitoringInterval.isUnresolved() && ![0, 1, 5, 10, 15, 30, 60].includes(monitoringInterval.toMilliseconds() / 1000)) {
+      throw new Error(`database.monitoringInterval must be 0 (off), 1, 5, 10, 15, 30 or 60 seconds, got ${monitoringInterval.toHumanString()}.`);
+    }
+    if (props.rotationSubnets !== undefined && props.rotateSecretAfter === undefined) {
+      throw new Error('database.rotationSubnets applies only with rotateSecretAfter; remove rotationSubnets or set rotateSecretAfter.');
+    }
+    if (props.rotateSecretAfter !== undefined) validateRotation(props.rotateSecretAfter);
+
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    validateSubnets(props.vpc, vpcSubnets);
+
+    this.autoPause = autoPause;
+    this.maxCapacity = maxCapacity;
+    this.port = port;
+    this.databaseName = databaseName;
+    this.username = username;
+    this.iamAuthentication = props.iamAuthentication ?? true;
+    const keepData = removalPolicy !== RemovalPolicy.DESTROY;
+
+    if (props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+      if (props.encryptionKey instanceof kms.Key) allowLogsToUseKey(props.encryptionKey);
+    } else {
+      const key = new kms.Key(this, 'Key', {
+        description: 'Encrypts the Aurora storage, backups, master secret and logs',
+        enableKeyRotation: true,
+        // Snapshots stay encrypted with this key: keep it as long as the data is kept.
+        removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        pendingWindow: keepData ? undefined : Duration.days(7),
+      });
+      allowLogsToUseKey(key);
+      // Grants only for AWS services acting for the account (RDS, Secrets Manager, Logs),
+      // never for a principal that asks for one directly.
+      key.addToResourcePolicy(new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }));
+      this.encryptionKey = key;
+    }
+
+    const engine = rds.DatabaseClusterEngine.auroraPostgres({ version: engineVersion });
+    const parameterGroup = new rds.ParameterGroup(this, 'ClusterParameters', {
+      engine,
+      description: 'TLS-only connections',
+      parameters: { 'rds.force_ssl': '1' },
+    });
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Aurora PostgreSQL cluster',
+      // The database never opens connections of its own.
+      allowAllOutbound: false,
+    });
+
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine,
+      writer: rds.ClusterInstance.serverlessV2('Writer', {
+        publiclyAccessible: false,
+        autoMinorVersionUpgrade: true,
+      }),
+      serverlessV2MinCapacity: autoPause ? 0 : minCapacity,
+      serverlessV2MaxCapacity: maxCapacity,
+      serverlessV2AutoPauseDuration: autoPause ? autoPauseAfter : undefined,
+      vpc: props.vpc,
+      vpcSubnets,
+      securityGroups: [securityGroup],
+      port,
+      defaultDatabaseName: databaseName,
+      credentials: rds.Credentials.fromGeneratedSecret(username, { encryptionKey: this.encryptionKey }),
+      parameterGroup,
+      storageEncrypted: true,
+      storageEncryptionKey: this.encryptionKey,
+      iamAuthentication: this.iamAuthentication,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy,
+      backup: { retention: backupRetention, preferredWindow: props.preferredBackupWindow },
+      preferredMaintenanceWindow: props.preferredMaintenanceWindow,
+      copyTagsToSnapshot: true,
+      cloudwatchLogsExports: ['postgresql'],
+      monitoringInterval: monitoringInterval.isUnresolved() || monitoringInterval.toMilliseconds() > 0 ? monitoringInterval : undefined,
+      enablePerformanceInsights: props.enablePerformanceInsights ?? false,
+      performanceInsightEncryptionKey: props.enablePerformanceInsights ? this.encryptionKey : undefined,
+    });
+
+    // Own the log group RDS exports to, so it is encrypted and its retention needs no
+    // custom resource. It must exist before the instance publishes its first log line.
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    this.logGroup = new logs.LogGroup(this, 'PostgresqlLog', {
+      logGroupName: `/aws/rds/cluster/${this.cluster.clusterIdentifier}/postgresql`,
+      retention: logRetention,
+      encryptionKey: this.encryptionKey,
+      removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.cluster.node.findChild('Writer').node.addDependency(this.logGroup);
+    if (logRetention !== logs.RetentionDays.INFINITE && logRetention < 365) {
+      addGuardSuppressions(this.logGroup, [{
+        id: 'cloudwatch_log_group_retention_period_check',
+        reason: 'The PostgreSQL log is for troubleshooting (errors, slow statements), not an audit trail; its retention is the logRetention option.',
+      }]);
+    }
+
+    this.secret = this.cluster.secret!;
+    this.connections = this.cluster.connections;
+    this.endpointAddress = this.cluster.clusterEndpoint.hostname;
+
+    if (props.rotateSecretAfter !== undefined) {
+      this.cluster.addRotationSingleUser({
+        automaticallyAfter: props.rotateSecretAfter,
+        vpcSubnets: props.rotationSubnets ?? vpcSubnets,
+      });
+    } else {
+      addNagSuppressions(this.cluster.node.findChild('Secret'), [{
+        id: 'AwsSolutions-SMG4',
+        reason: 'Rotation is opt-in (rotateSecretAfter): the rotation function needs a route to Secrets Manager from the database subnets, and tasks only read the password at start.',
+      }]);
+    }
+    if (port === 5432) {
+      addNagSuppressions(this.cluster, [{
+        id: 'AwsSolutions-RDS11',
+        reason: 'The PostgreSQL default port is kept for client compatibility; the cluster is in isolated subnets and its security group admits only the connections granted to it.',
+      }]);
+    }
+    const monitoringRole = this.cluster.node.tryFindChild('MonitoringRole');
+    if (monitoringRole) {
+      addNagSuppressions(monitoringRole, [{
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+        reason: 'AmazonRDSEnhancedMonitoringRole is the AWS-managed policy RDS documents for Enhanced Monitoring; it only writes to the RDSOSMetrics log group.',
+      }], true);
+    }
+
+    this.estimatedMaxConnections = estimateMaxConnections(autoPause ? 0 : minCapacity, maxCapacity);
+    this.alarms = this.createAlarms();
+    for (const alarm of this.alarms) {
+      addGuardSuppressions(alarm, [{
+        id: 'cloudwatch_alarm_action_check',
+        reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
+      }]);
+    }
+  }
+
+  /**
+   * Lets the grantee connect as `dbUser` with an IAM authentication token (`rds-db:connect`).
+   *
+   * The database user must also be granted the `rds_iam` role (`GRANT rds_iam TO <user>`);
+   * from then on it can log in only with IAM tokens, so granting it to the master user makes
+   * the password in `secret` stop working. Prefer a separate application user.
+   *
+   * @param grantee who may connect
+   * @param dbUser the database user to connect as; defaults to `username`
+   */
+  public grantConnect(grantee: iam.IGrantable, dbUser?: string): iam.Grant {
+    if (!this.iamAuthentication) {
+      throw new Error('grantConnect needs IAM database authentication; set database.iamAuthentication to true (the default).');
+    }
+    return this.cluster.grantConnect(grantee, dbUser ?? this.username);
+  }
+
+  /** Capacity in use as a percentage of `maxCapacity` (average over 5 minutes). */
+  public metricACUUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricACUUtilization({ period: Duration.minutes(5), ...props });
+  }
+
+  /** Capacity in use, in ACU (average over 5 minutes); 0 while paused. */
+  public metricServerlessDatabaseCapacity(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricServerlessDatabaseCapacity({ period: Duration.minutes(5), ...props });
+  }
+
+  /** CPU use as a percentage of the CPU at `maxCapacity` (average over 5 minutes). */
+  public metricCPUUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricCPUUtilization({ period: Duration.minutes(5), ...props });
+  }
+
+  /** Open client connections (maximum over 5 minutes). */
+  public metricDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricDatabaseConnections({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * Memory, in bytes, still free if the instance scaled to `maxCapacity` (minimum over
+   * 5 minutes).
+   */
+  public metricFreeableMemory(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metricFreeableMemory({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MINIMUM, ...props });
+  }
+
+  private createAlarms(): cloudwatch.Alarm[] {
+    // A paused instance publishes nothing; missing data is the quiet state, not a fault.
+    const common = {
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const maxMemoryBytes = this.maxCapacity * 2 * 1024 ** 3;
+    return [
+      new cloudwatch.Alarm(this, 'CapacityAlarm', {
+        ...common,
+        metric: this.metricACUUtilization(),
+        threshold: 90,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription: `Aurora has run at 90% or more of its ${this.maxCapacity} ACU maximum for 15 minutes; raise maxCapacity.`,
+      }),
+      new cloudwatch.Alarm(this, 'CpuAlarm', {
+        ...common,
+        metric: this.metricCPUUtilization(),
+        threshold: 90,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription: 'Aurora CPU has been at 90% or more for 15 minutes.',
+      }),
+      new cloudwatch.Alarm(this, 'ConnectionsAlarm', {
+        ...common,
+        metric: this.metricDatabaseConnections(),
+        threshold: Math.floor(this.estimatedMaxConnections * 0.8),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription: `Aurora connections have been at 80% or more of max_connections (about ${this.estimatedMaxConnections}) for 15 minutes.`,
+      }),
+      new cloudwatch.Alarm(this, 'FreeableMemoryAlarm', {
+        ...common,
+        metric: this.metricFreeableMemory(),
+        threshold: Math.floor(maxMemoryBytes * 0.1),
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        alarmDescription: `Aurora freeable memory has been under 10% of ${this.maxCapacity} ACU for 15 minutes.`,
+      }),
+    ];
+  }
+}
+
+const RESERVED_DATABASE_NAMES = ['postgres', 'template0', 'template1', 'rdsadmin'];
+// Names PostgreSQL or RDS reserve, and the defaults Control Tower's
+// RDS_CLUSTER_DEFAULT_ADMIN_CHECK rejects as master user names.
+const RESERVED_USERNAMES = ['postgres', 'admin', 'rdsadmin', 'rdsrepladmin', 'public', 'root', 'master', 'none'];
+
+/** Aurora PostgreSQL `max_connections` by maximum ACU, from the Aurora user guide. */
+const MAX_CONNECTIONS_BY_ACU: [number, number][] = [[1, 189], [4, 823], [8, 1669], [16, 3360], [32, 5000]];
+
+/** Linear between the published points; capped at 2000 when the minimum is 0 or 0.5 ACU. */
+function estimateMaxConnections(minCapacity: number, maxCapacity: number): number {
+  let estimate = 5000;
+  for (let i = 0; i < MAX_CONNECTIONS_BY_ACU.length - 1; i++) {
+    const [acu0, conn0] = MAX_CONNECTIONS_BY_ACU[i];
+    const [acu1, conn1] = MAX_CONNECTIONS_BY_ACU[i + 1];
+    if (maxCapacity <= acu1) {
+      estimate = Math.floor(conn0 + ((maxCapacity - acu0) * (conn1 - conn0)) / (acu1 - acu0));
+      break;
+    }
+  }
+  return minCapacity <= 0.5 ? Math.min(estimate, 2000) : estimate;
+}
+
+function isHalfStep(value: number): boolean {
+  return Number.isFinite(value) && Number.isInteger(value * 2);
+}
+
+function validateCapacity(minCapacity: number, maxCapacity: number, autoPause: boolean): void {
+  if (!Token.isUnresolved(maxCapacity)) {
+    if (!isHalfStep(maxCapacity)) {
+      throw new Error(`database.maxCapacity must be a multiple of 0.5 ACU, got ${maxCapacity}.`);
+    }
+    if (maxCapacity < 1 || maxCapacity > 256) {
+      throw new Error(`database.maxCapacity must be from 1 to 256 ACU, got ${maxCapacity}.`);
+    }
+  }
+  if (Token.isUnresolved(minCapacity)) return;
+  if (!isHalfStep(minCapacity)) {
+    throw new Error(`database.minCapacity must be a multiple of 0.5 ACU, got ${minCapacity}.`);
+  }
+  if (minCapacity < 0.5) {
+    throw new Error(`database.minCapacity must be at least 0.5 ACU, got ${minCapacity}; to scale to 0 ACU when idle, use autoPause: true.`);
+  }
+  if (minCapacity > 256) {
+    throw new Error(`database.minCapacity must be at most 256 ACU, got ${minCapacity}.`);
+  }
+  if (autoPause && minCapacity !== 0.5) {
+    throw new Error(`database.minCapacity ${minCapacity} cannot be combined with autoPause: with auto-pause Aurora's minimum is 0 ACU and a running instance scales from 0.5 ACU. Set autoPause: false to keep ${minCapacity} ACU, or remove minCapacity.`);
+  }
+  if (!Token.isUnresolved(maxCapacity) && maxCapacity < minCapacity) {
+    throw new Error(`database.maxCapacity (${maxCapacity}) must be at least minCapacity (${minCapacity}); raise maxCapacity or lower minCapacity.`);
+  }
+}
+
+function validateAutoPauseAfter(after: Duration): void {
+  if (after.isUnresolved()) return;
+  const ms = after.toMilliseconds();
+  if (ms % 1000 !== 0 || ms < 300_000 || ms > 86_400_000) {
+    throw new Error(`database.autoPauseAfter must be whole seconds from 300 (5 minutes) to 86400 (1 day), got ${after.toHumanString()}.`);
+  }
+}
+
+/** First version of each major with Serverless v2 auto-pause. */
+const AUTO_PAUSE_MINIMUM: Record<number, number> = { 13: 15, 14: 12, 15: 7, 16: 3 };
+
+function validateAutoPauseEngine(version: rds.AuroraPostgresEngineVersion): void {
+  const full = version.auroraPostgresFullVersion;
+  if (Token.isUnresolved(full)) return;
+  const match = /^(\d+)\.(\d+)/.exec(full);
+  const major = match ? Number(match[1]) : NaN;
+  const minor = match ? Number(match[2]) : NaN;
+  const supported = major >= 17 || (AUTO_PAUSE_MINIMUM[major] !== undefined && minor >= AUTO_PAUSE_MINIMUM[major]);
+  if (!supported) {
+    throw new Error(`database.engineVersion ${full} does not support auto-pause, which needs Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 or newer (or 17); choose a newer engineVersion or set autoPause: false.`);
+  }
+}
+
+function validateIdentifier(prop: string, value: string, reserved: string[], reservedPrefixes: string[]): void {
+  if (Token.isUnresolved(value)) return;
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(value)) {
+    throw new Error(`${prop} must be 1 to 63 lowercase letters, digits or '_', starting with a letter, got '${value}'.`);
+  }
+  if (reserved.includes(value) || reservedPrefixes.some((p) => value.startsWith(p))) {
+    const prefixes = reservedPrefixes.length ? ` or start with ${reservedPrefixes.map((p) => `'${p}'`).join('/')}` : '';
+    throw new Error(`${prop} '${value}' is reserved by PostgreSQL or RDS; choose another name (it must not be ${reserved.map((r) => `'${r}'`).join(', ')}${prefixes}).`);
+  }
+}
+
+function validateBackupRetention(retention: Duration): void {
+  if (retention.isUnresolved()) return;
+  const hours = retention.toHours({ integral: false });
+  if (hours % 24 !== 0 || hours < 24 || hours > 35 * 24) {
+    throw new Error(`database.backupRetention must be whole days from 1 to 35, got ${retention.toHumanString()}.`);
+  }
+}
+
+function validateRotation(after: Duration): void {
+  if (after.isUnresolved()) return;
+  const hours = after.toHours({ integral: false });
+  if (hours % 24 !== 0 || hours < 24 || hours > 365 * 24) {
+    throw new Error(`database.rotateSecretAfter must be whole days from 1 to 365, got ${after.toHumanString()}.`);
+  }
+}
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+function minuteOfDay(hh: string, mi: string): number | undefined {
+  const h = Number(hh);
+  const m = Number(mi);
+  return h <= 23 && m <= 59 ? h * 60 + m : undefined;
+}
+
+/** Whether [s1, s1+len1) and [s2, s2+len2) overlap on a circle of `period` minutes. */
+function overlapsOnCircle(s1: number, len1: number, s2: number, len2: number, period: number): boolean {
+  return [-period, 0, period].some((shift) => s1 < s2 + shift + len2 && s2 + shift < s1 + len1);
+}
+
+function validateWindows(backup: string | undefined, maintenance: string | undefined): void {
+  const week = 7 * 1440;
+  let backupWindow: { start: number; length: number } | undefined;
+  let maintenanceWindow: { start: number; length: number } | undefined;
+  if (backup !== undefined && !Token.isUnresolved(backup)) {
+    const m = /^(\d\d):(\d\d)-(\d\d):(\d\d)$/.exec(backup);
+    const start = m ? minuteOfDay(m[1], m[2]) : undefined;
+    const end = m ? minuteOfDay(m[3], m[4]) : undefined;
+    const length = start !== undefined && end !== undefined ? (end - start + 1440) % 1440 : 0;
+    if (start === undefined || length < 30) {
+      throw new Error(`database.preferredBackupWindow must be 'hh24:mi-hh24:mi' in UTC and at least 30 minutes long (e.g. '17:00-17:30'), got '${backup}'.`);
+    }
+    backupWindow = { start, length };
+  }
+  if (maintenance !== undefined && !Token.isUnresolved(maintenance)) {
+    const m = /^([a-z]{3}):(\d\d):(\d\d)-([a-z]{3}):(\d\d):(\d\d)$/.exec(maintenance.toLowerCase());
+    const d0 = m ? DAYS.indexOf(m[1]) : -1;
+    const d1 = m ? DAYS.indexOf(m[4]) : -1;
+    const t0 = m ? minuteOfDay(m[2], m[3]) : undefined;
+    const t1 = m ? minuteOfDay(m[5], m[6]) : undefined;
+    const start = d0 >= 0 && t0 !== undefined ? d0 * 1440 + t0 : undefined;
+    const end = d1 >= 0 && t1 !== undefined ? d1 * 1440 + t1 : undefined;
+    const length = start !== undefined && end !== undefined ? (end - start + week) % week : 0;
+    if (start === undefined || length < 30) {
+      throw new Error(`database.preferredMaintenanceWindow must be 'ddd:hh24:mi-ddd:hh24:mi' in UTC and at least 30 minutes long (e.g. 'sun:18:00-sun:18:30'), got '${maintenance}'.`);
+    }
+    maintenanceWindow = { start, length };
+  }
+  if (backupWindow && maintenanceWindow) {
+    const b = backupWindow;
+    const mw = maintenanceWindow;
+    // The backup window recurs every day of the week.
+    if ([0, 1, 2, 3, 4, 5, 6].some((day) => overlapsOnCircle(day * 1440 + b.start, b.length, mw.start, mw.length, week))) {
+      throw new Error(`database.preferredBackupWindow '${backup}' overlaps preferredMaintenanceWindow '${maintenance}'; move one of them.`);
+    }
+  }
+}
+
+function validateSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection): void {
+  let selected: ec2.SelectedSubnets;
+  try {
+    selected = vpc.selectSubnets(selection);
+  } catch (e) {
+    throw new Error(`database.vpcSubnets selects no subnets in the VPC (${(e as Error).message}); pass vpcSubnets that exist, e.g. the VPC's isolated subnets.`);
+  }
+  const azs = new Set(selected.availabilityZones.filter((az) => !Token.isUnresolved(az)));
+  if (selected.subnetIds.length < 2 || (azs.size > 0 && azs.size < 2)) {
+    const where = azs.size > 0 ? ` in ${azs.size} AZ(s)` : '';
+    throw new Error(`database.vpcSubnets must select subnets in at least two Availability Zones (Aurora needs them), got ${selected.subnetIds.length} subnet(s)${where}.`);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './flask-database';
+export * from './aurora-serverless-v2-db';
