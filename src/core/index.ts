@@ -1,3 +1,4 @@
 // Internal helpers shared by the construct families; nothing here is exported from the package.
 export * from './suppressions';
 export * from './logs-key';
+export * from './kms';

@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 
 /** A rule that does not apply to a resource, and why. */
 export interface RuleSuppression {
-  /** The rule id, e.g. `AwsSolutions-IAM5` (cdk-nag) or `LAMBDA_INSIDE_VPC` (cfn-guard). */
+  /** The rule id, e.g. `AwsSolutions-IAM5` (cdk-nag) or `lambda_inside_vpc_check` (cfn-guard). */
   readonly id: string;
   /** Why the rule does not apply here; specific to this resource. */
   readonly reason: string;
