@@ -8,6 +8,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { IFlaskDatabase } from './flask-database';
+import { denyGrantsExceptForAwsServices } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
 import { addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
 
@@ -281,13 +282,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       allowLogsToUseKey(key);
       // Grants only for AWS services acting for the account (RDS, Secrets Manager, Logs),
       // never for a principal that asks for one directly.
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }));
+      denyGrantsExceptForAwsServices(key);
       this.encryptionKey = key;
     }
 

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { denyGrantsExceptForAwsServices } from '../core/kms';
 
 /** Options of the platform's alarm routing and dashboard. */
 export interface FlaskServerlessMonitoringOptions {
@@ -70,6 +71,7 @@ export class FlaskServerlessMonitoring extends Construct {
         resources: ['*'],
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }));
+      denyGrantsExceptForAwsServices(key);
       this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
         displayName: 'Flask serverless platform alarms',
         masterKey: key,

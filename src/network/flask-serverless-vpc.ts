@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { denyGrantsExceptForAwsServices } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
-import { addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { addCfnLintSuppressions, addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
 
 /**
  * How tasks in the private subnets reach AWS APIs (ECR image pulls, CloudWatch Logs, SSM,
@@ -165,6 +165,14 @@ export class FlaskServerlessVpc extends Construct {
     if (restrictProvider) {
       addGuardSuppressions(restrictProvider, [
         { id: 'lambda_inside_vpc_check', reason: 'CDK deploy-time handler that removes the default security group rules of the VPC being created; it calls the EC2 API only.' },
+      ], true);
+      addCheckovSuppressions(restrictProvider, [
+        { id: 'CKV_AWS_117', reason: 'CDK deploy-time handler that locks down the default security group of the VPC being created; it calls the EC2 API only.' },
+        { id: 'CKV_AWS_115', reason: 'Runs once per deployment; reserved concurrency would take from the account pool for nothing.' },
+        { id: 'CKV_AWS_116', reason: 'Invoked synchronously by CloudFormation, which records every failure; there is no asynchronous event to dead-letter.' },
+      ], true);
+      addCfnLintSuppressions(restrictProvider, [
+        { id: 'W3005', reason: 'The DependsOn on its role is how CDK generates this provider; it is redundant, not wrong.' },
       ], true);
     }
 
