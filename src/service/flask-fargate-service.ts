@@ -1,0 +1,845 @@
+import { createHash } from 'crypto';
+import { Duration, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { validateFargateSize } from './fargate-sizes';
+import { GeneratedSecureStrings } from './generated-secure-strings';
+import { denyGrantsExceptForAwsServices } from '../core/kms';
+import { allowLogsToUseKey } from '../core/logs-key';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { IFlaskDatabase } from '../database/flask-database';
+
+/**
+ * Names of the environment variables that carry the database connection to the container.
+ *
+ * There is deliberately no single `DATABASE_URL`: a URL needs the password inside it, and ECS can
+ * only inject a secret as a whole variable, not compose it into a string. Build the URL in the
+ * application from these variables.
+ */
+export interface DatabaseEnvironmentNames {
+  /**
+   * Host name of the writer endpoint.
+   * @default 'DB_HOST'
+   */
+  readonly host?: string;
+  /**
+   * TCP port.
+   * @default 'DB_PORT'
+   */
+  readonly port?: string;
+  /**
+   * Database name.
+   * @default 'DB_NAME'
+   */
+  readonly name?: string;
+  /**
+   * User name.
+   * @default 'DB_USER'
+   */
+  readonly user?: string;
+  /**
+   * Password, read from the database secret's `password` field.
+   * @default 'DB_PASSWORD'
+   */
+  readonly password?: string;
+  /**
+   * libpq SSL mode, always `require` (the connection is encrypted).
+   * @default 'DB_SSLMODE'
+   */
+  readonly sslMode?: string;
+}
+
+/**
+ * Target tracking on the service's task count. A Network Load Balancer has no per-target request
+ * count metric, so the service scales on CPU and, optionally, memory utilization.
+ */
+export interface FlaskFargateServiceAutoScaling {
+  /** Fewest tasks; at least 1. */
+  readonly minCapacity: number;
+  /** Most tasks; at least `minCapacity`. */
+  readonly maxCapacity: number;
+  /**
+   * Average CPU utilization (percent) to keep the service at.
+   * @default 60
+   */
+  readonly cpuTargetUtilizationPercent?: number;
+  /**
+   * Average memory utilization (percent) to keep the service at.
+   * @default - no memory target
+   */
+  readonly memoryTargetUtilizationPercent?: number;
+}
+
+/** Options of the Fargate service: what a user tunes. */
+export interface FlaskFargateServiceOptions {
+  /**
+   * CPU units of the task (1024 = 1 vCPU): 256, 512, 1024, 2048, 4096, 8192 or 16384.
+   * @default 256
+   */
+  readonly cpu?: number;
+
+  /**
+   * Memory of the task in MiB; it must be a size Fargate allows for `cpu` (with 256 CPU units:
+   * 512, 1024 or 2048).
+   * @default 512
+   */
+  readonly memoryLimitMiB?: number;
+
+  /**
+   * Number of tasks. Leave unset with `autoScaling`, which owns the count.
+   * @default 1
+   */
+  readonly desiredCount?: number;
+
+  /**
+   * Port the application listens on inside the container. It is also passed to the container
+   * as `PORT` (gunicorn binds to `0.0.0.0:$PORT` when it is set).
+   * @default 8000
+   */
+  readonly containerPort?: number;
+
+  /**
+   * HTTP path that answers 200 when the application is up; used by the load balancer and by the
+   * container health check. Keep it free of database calls so a paused database does not make
+   * the tasks look broken.
+   * @default '/health'
+   */
+  readonly healthCheckPath?: string;
+
+  /**
+   * How long ECS ignores failing load balancer health checks of a new task, to cover the boot
+   * of the application and the resume of a paused database. From 0 to 7200 seconds.
+   * @default Duration.seconds(120)
+   */
+  readonly healthCheckGracePeriod?: Duration;
+
+  /**
+   * Shell command of the container health check, run with `CMD-SHELL`. It must exit 0 when the
+   * application is healthy.
+   * @default - Python's urllib fetches `http://localhost:<containerPort><healthCheckPath>` (slim
+   * Python images have no curl)
+   */
+  readonly containerHealthCheckCommand?: string;
+
+  /**
+   * User (name or UID, optionally `:group`) the container runs as. Set it when the image does not
+   * end with a non-root `USER`.
+   * @default - the image's USER
+   */
+  readonly containerUser?: string;
+
+  /**
+   * TCP port of the load balancer listener (the VPC link's target port).
+   * @default 80
+   */
+  readonly listenerPort?: number;
+
+  /**
+   * Plain environment variables, written into the task definition. Not for secrets: anyone who
+   * can read the task definition or the template sees them. Prefer `settings`.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+
+  /**
+   * Configuration values, each stored as a String parameter `<parameterPath><NAME>` and given to
+   * the container as the environment variable NAME through ECS `secrets`, so the values stay out
+   * of the task definition. Tasks read them at start: changing a value here also rolls the tasks.
+   * @default - none
+   */
+  readonly settings?: Record<string, string>;
+
+  /**
+   * Names of secrets to generate, e.g. `['SECRET_KEY']`: each becomes a SecureString parameter
+   * `<parameterPath><NAME>` with 64 random URL-safe characters, encrypted with `parametersKey`,
+   * created inside AWS by a custom resource (the value never appears in a template, log or
+   * output) and given to the container as the environment variable NAME. The value is kept
+   * across deployments; it is deleted with the stack.
+   * @default - none
+   */
+  readonly generatedSecrets?: string[];
+
+  /**
+   * Secrets you manage yourself, by environment variable name. Create each as a SecureString
+   * first, for example
+   * `aws ssm put-parameter --type SecureString --name /flask/MyStack/Service/API_TOKEN --value '...' --key-id alias/my-key`,
+   * then pass `ssm.StringParameter.fromSecureStringParameterAttributes(this, 'ApiToken', { parameterName: '/flask/MyStack/Service/API_TOKEN' })`.
+   * The task execution role may read exactly these parameters.
+   * @default - none
+   */
+  readonly existingSecrets?: Record<string, ssm.IParameter>;
+
+  /**
+   * The customer-managed KMS key that encrypts `existingSecrets`, so that the task may decrypt
+   * them (only through Parameter Store, only those parameters).
+   * @default - none; the secrets are encrypted with the AWS managed key `aws/ssm`, which needs no grant
+   */
+  readonly existingSecretsKey?: kms.IKey;
+
+  /**
+   * Parameter Store path of this service's settings and generated secrets; it must start and
+   * end with '/', and contain only letters, digits and `_.-/`.
+   * @default '/flask/<stack name>/<construct id>/'
+   */
+  readonly parameterPath?: string;
+
+  /**
+   * Names of the database environment variables (with a `database`).
+   * @default - DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSLMODE
+   */
+  readonly databaseEnvironmentNames?: DatabaseEnvironmentNames;
+
+  /**
+   * CPU architecture of the image. ARM64 (Graviton) costs about 20% less, but Fargate Spot
+   * runs x86-64 only.
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+
+  /**
+   * Run the tasks on Fargate Spot (up to 70% cheaper; a task can be stopped with two minutes'
+   * notice). With a single task, expect short outages. A cluster you pass in must have the
+   * Fargate capacity providers enabled.
+   * @default false
+   */
+  readonly spot?: boolean;
+
+  /**
+   * Scale the number of tasks on CPU (and optionally memory) utilization.
+   * @default - a fixed `desiredCount`
+   */
+  readonly autoScaling?: FlaskFargateServiceAutoScaling;
+
+  /**
+   * Allow `aws ecs execute-command` into the tasks (needs a writable root file system).
+   * @default false
+   */
+  readonly enableExecuteCommand?: boolean;
+
+  /**
+   * Mount the container's root file system read-only; a writable `/tmp` volume is added.
+   * @default false
+   */
+  readonly readonlyRootFilesystem?: boolean;
+
+  /**
+   * Time between SIGTERM and SIGKILL when a task stops, for gunicorn to finish requests in
+   * flight. At most 120 seconds (the Fargate limit). The load balancer's deregistration delay is
+   * two thirds of it.
+   * @default Duration.seconds(30)
+   */
+  readonly stopTimeout?: Duration;
+
+  /**
+   * Retention of the application log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Give the tasks public IP addresses (only useful in public subnets).
+   * @default false
+   */
+  readonly assignPublicIp?: boolean;
+
+  /**
+   * Container Insights level of the cluster this construct creates. The running-task alarm
+   * reads a Container Insights metric, so it is left out when this is DISABLED.
+   * @default ecs.ContainerInsights.ENABLED
+   */
+  readonly containerInsights?: ecs.ContainerInsights;
+}
+
+/** Props of `FlaskFargateService`: the options plus the wiring. */
+export interface FlaskFargateServiceProps extends FlaskFargateServiceOptions {
+  /** The VPC of the load balancer and the tasks. */
+  readonly vpc: ec2.IVpc;
+
+  /** The application image, e.g. `ecs.ContainerImage.fromAsset('app')`. */
+  readonly image: ecs.ContainerImage;
+
+  /**
+   * The PostgreSQL database the application uses: its address, name and user become settings,
+   * its password a secret, and the tasks may reach its port.
+   * @default - no database
+   */
+  readonly database?: IFlaskDatabase;
+
+  /**
+   * An existing ECS cluster, with Container Insights enabled (the running-task alarm reads it).
+   * @default - a new cluster with Container Insights
+   */
+  readonly cluster?: ecs.ICluster;
+
+  /**
+   * Subnets of the load balancer and the tasks. In a VPC with several isolated subnet groups
+   * (such as `FlaskServerlessVpc` with VPC endpoints), pass its `appSubnets`.
+   * @default - the private subnets with egress, or else one isolated subnet per AZ
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Why the log groups may keep less than the year some rule packs ask for. */
+const LOG_RETENTION_REASON = 'Retention is the logRetention option (one month by default, for cost); application logs are for operations, not an audit archive.';
+const PORT_ENV = 'PORT';
+const MAX_STOP_TIMEOUT_SECONDS = 120;
+const MAX_GRACE_PERIOD_SECONDS = 7200;
+
+/**
+ * A Flask application on ECS Fargate behind an internal Network Load Balancer, ready to be the
+ * target of an API Gateway VPC link.
+ *
+ * Configuration comes from Parameter Store through ECS `secrets`: `settings` as String
+ * parameters, `generatedSecrets` as SecureString parameters created inside AWS and encrypted
+ * with a customer-managed key, `existingSecrets` as your own SecureStrings, and the database
+ * password from its Secrets Manager secret. Deployments keep one task serving and roll back on
+ * failure; logs go to a KMS-encrypted log group.
+ *
+ * Environment contract: `PORT` always; with a `database`, `DB_HOST`, `DB_PORT`, `DB_NAME`,
+ * `DB_USER`, `DB_PASSWORD` and `DB_SSLMODE` (`require`); plus every `settings`,
+ * `generatedSecrets`, `existingSecrets` and `environment` name.
+ */
+export class FlaskFargateService extends Construct {
+  /** The ECS cluster. */
+  public readonly cluster: ecs.ICluster;
+  /** The Fargate service. */
+  public readonly service: ecs.FargateService;
+  /** The task definition. */
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The application container. */
+  public readonly container: ecs.ContainerDefinition;
+  /** The internal Network Load Balancer, for a VPC link. */
+  public readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The TCP listener of the load balancer. */
+  public readonly listener: elbv2.NetworkListener;
+  /** The target group of the tasks. */
+  public readonly targetGroup: elbv2.NetworkTargetGroup;
+  /** Port of the load balancer listener. */
+  public readonly listenerPort: number;
+  /** The tasks' security group: open `connections` to reach other resources from the tasks. */
+  public readonly connections: ec2.Connections;
+  /** The application log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The customer-managed key of the generated SecureString parameters and of the logs. */
+  public readonly parametersKey: kms.IKey;
+  /** Parameter Store path of this service's parameters, ending with '/'. */
+  public readonly parameterPath: string;
+  /** The service's alarms, with no actions (route them with `FlaskServerlessMonitoring`). */
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: FlaskFargateServiceProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const cpu = props.cpu ?? 256;
+    const memoryLimitMiB = props.memoryLimitMiB ?? 512;
+    const containerPort = props.containerPort ?? 8000;
+    this.listenerPort = props.listenerPort ?? 80;
+    const healthCheckPath = props.healthCheckPath ?? '/health';
+    const gracePeriod = props.healthCheckGracePeriod ?? Duration.seconds(120);
+    const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
+    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
+    const spot = props.spot ?? false;
+    const readonlyRootFilesystem = props.readonlyRootFilesystem ?? false;
+    const enableExecuteCommand = props.enableExecuteCommand ?? false;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const shortRetentionReason = logRetention !== logs.RetentionDays.INFINITE && logRetention < 365 ? LOG_RETENTION_REASON : undefined;
+    const desiredCount = props.desiredCount ?? (props.autoScaling ? undefined : 1);
+
+    if (!Token.isUnresolved(cpu) && !Token.isUnresolved(memoryLimitMiB)) validateFargateSize(cpu, memoryLimitMiB);
+    validateCount('service.desiredCount', props.desiredCount);
+    validatePort('service.containerPort', containerPort);
+    validatePort('service.listenerPort', this.listenerPort);
+    validateHealthCheckPath(healthCheckPath);
+    validateSeconds('service.healthCheckGracePeriod', gracePeriod, 0, MAX_GRACE_PERIOD_SECONDS,
+      'ECS accepts more, but a task that needs longer to answer its health check is stuck, not booting');
+    validateSeconds('service.stopTimeout', stopTimeout, 2, MAX_STOP_TIMEOUT_SECONDS, 'the Fargate limit');
+    if (spot && cpuArchitecture === ecs.CpuArchitecture.ARM64) {
+      throw new Error('service.spot is not available with cpuArchitecture ARM64: Fargate Spot runs x86-64 tasks only; use X86_64 or turn spot off.');
+    }
+    if (enableExecuteCommand && readonlyRootFilesystem) {
+      throw new Error('service.enableExecuteCommand needs a writable root file system (the ECS Exec agent writes to it); turn off readonlyRootFilesystem or enableExecuteCommand.');
+    }
+    if (props.autoScaling) {
+      if (props.desiredCount !== undefined) {
+        throw new Error(`service.desiredCount (${props.desiredCount}) conflicts with autoScaling, which owns the task count; remove desiredCount and set autoScaling.minCapacity.`);
+      }
+      validateAutoScaling(props.autoScaling);
+    }
+    if (props.cluster && props.containerInsights !== undefined) {
+      throw new Error('service.containerInsights applies only to the cluster this construct creates; enable Container Insights on the cluster you pass instead.');
+    }
+    if (props.existingSecretsKey && Object.keys(props.existingSecrets ?? {}).length === 0) {
+      throw new Error('service.existingSecretsKey is set but existingSecrets is empty; pass the parameters the key encrypts in existingSecrets.');
+    }
+    if (props.databaseEnvironmentNames && !props.database) {
+      throw new Error('service.databaseEnvironmentNames is set but there is no database; pass a database or remove databaseEnvironmentNames.');
+    }
+
+    this.parameterPath = props.parameterPath ?? defaultParameterPath(stack.stackName, id);
+    validateParameterPath(this.parameterPath);
+
+    const dbNames = props.database ? databaseNames(props.databaseEnvironmentNames) : undefined;
+    const settings: Record<string, string> = { [PORT_ENV]: Tokenization.stringifyNumber(containerPort) };
+    // Every name the container receives, to catch an invalid name or one used twice.
+    const names = new NameRegistry();
+    names.add(PORT_ENV, 'the container port');
+    if (props.database && dbNames) {
+      settings[dbNames.host] = props.database.endpointAddress;
+      settings[dbNames.port] = Tokenization.stringifyNumber(props.database.port);
+      settings[dbNames.name] = props.database.databaseName;
+      settings[dbNames.user] = props.database.username;
+      settings[dbNames.sslMode] = 'require';
+      for (const [field, name] of Object.entries(dbNames)) names.add(name, `databaseEnvironmentNames.${field}`);
+    }
+    for (const [name, value] of Object.entries(props.settings ?? {})) {
+      names.add(name, 'settings');
+      if (!Token.isUnresolved(value) && value.length === 0) {
+        throw new Error(`service.settings.${name} is empty; Parameter Store does not store empty values, so remove it or give it a value.`);
+      }
+      settings[name] = value;
+    }
+    for (const name of props.generatedSecrets ?? []) names.add(name, 'generatedSecrets');
+    for (const name of Object.keys(props.existingSecrets ?? {})) names.add(name, 'existingSecrets');
+    for (const name of Object.keys(props.environment ?? {})) names.add(name, 'environment');
+
+    const key = new kms.Key(this, 'ParametersKey', {
+      description: `Encrypts the SecureString parameters under ${this.parameterPath} and the service logs`,
+      enableKeyRotation: true,
+    });
+    allowLogsToUseKey(key);
+    denyGrantsExceptForAwsServices(key);
+    this.parametersKey = key;
+
+    // Cluster
+    if (props.cluster) {
+      this.cluster = props.cluster;
+    } else {
+      this.cluster = new ecs.Cluster(this, 'Cluster', {
+        vpc: props.vpc,
+        containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.ENABLED,
+        enableFargateCapacityProviders: spot,
+      });
+    }
+
+    // Task definition and container
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu,
+      memoryLimitMiB,
+      runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    const executionRole = this.taskDefinition.obtainExecutionRole();
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: key });
+    if (shortRetentionReason) {
+      addGuardSuppressions(this.logGroup, [{ id: 'cloudwatch_log_group_retention_period_check', reason: shortRetentionReason }]);
+    }
+
+    const secrets: Record<string, ecs.Secret> = {};
+    for (const [name, value] of Object.entries(settings)) {
+      const parameter = new ssm.StringParameter(this, `Setting${name}`, {
+        parameterName: `${this.parameterPath}${name}`,
+        stringValue: value,
+        description: `${name} of the Flask service`,
+        simpleName: false,
+      });
+      secrets[name] = ecs.Secret.fromSsmParameter(parameter);
+    }
+
+    let generated: GeneratedSecureStrings | undefined;
+    const generatedNames = props.generatedSecrets ?? [];
+    if (generatedNames.length > 0) {
+      generated = new GeneratedSecureStrings(this, 'GeneratedSecrets', {
+        parameterNames: generatedNames.map((n) => `${this.parameterPath}${n}`),
+        key,
+        logRetention,
+        logRetentionReason: shortRetentionReason,
+      });
+      generated.parameters.forEach((parameter, i) => { secrets[generatedNames[i]] = ecs.Secret.fromSsmParameter(parameter); });
+      allowDecryptThroughSsm(executionRole, key, generated.parameters.map((p) => p.parameterArn));
+    }
+
+    const existing = props.existingSecrets ?? {};
+    for (const [name, parameter] of Object.entries(existing)) {
+      secrets[name] = ecs.Secret.fromSsmParameter(parameter);
+    }
+    if (props.existingSecretsKey) {
+      allowDecryptThroughSsm(executionRole, props.existingSecretsKey, Object.values(existing).map((p) => p.parameterArn));
+    }
+    if (props.database && dbNames) {
+      secrets[dbNames.password] = ecs.Secret.fromSecretsManager(props.database.secret, 'password');
+    }
+
+    const healthCommand = props.containerHealthCheckCommand
+      ?? `python3 -c "import urllib.request; urllib.request.urlopen('http://localhost:${containerPort}${healthCheckPath}', timeout=4)" || exit 1`;
+    this.container = this.taskDefinition.addContainer('App', {
+      image: props.image,
+      essential: true,
+      // The only container: its hard limit is the task's memory.
+      memoryLimitMiB,
+      user: props.containerUser,
+      portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
+      environment: props.environment,
+      secrets,
+      // Tasks read parameters only when they start: a new hash in the task definition rolls them
+      // when a setting changes. Tokens (e.g. the database address) change with their resource.
+      dockerLabels: { 'cdk-flask-serverless.settings-hash': settingsHash(settings) },
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
+      healthCheck: {
+        command: ['CMD-SHELL', healthCommand],
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        // ECS allows up to 300 s; the load balancer's grace period covers the rest.
+        startPeriod: Duration.seconds(Math.min(gracePeriod.toSeconds(), 300)),
+      },
+      stopTimeout,
+      readonlyRootFilesystem,
+    });
+    if (readonlyRootFilesystem) {
+      this.taskDefinition.addVolume({ name: 'tmp' });
+      this.container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
+    }
+
+    // Security groups: the load balancer admits the listener port from the VPC; the tasks admit
+    // the container port from the load balancer only and send HTTPS out (AWS APIs, image pulls).
+    const subnets = props.vpcSubnets ?? defaultSubnets(props.vpc);
+    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Internal NLB of the Flask service: the listener port from inside the VPC',
+      allowAllOutbound: false,
+    });
+    lbSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(this.listenerPort), 'Listener port from the VPC');
+    const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Flask service tasks: the container port from the NLB only',
+      allowAllOutbound: false,
+    });
+    taskSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and image registries');
+    this.connections = taskSecurityGroup.connections;
+
+    // Load balancer
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      internetFacing: false,
+      vpcSubnets: subnets,
+      securityGroups: [lbSecurityGroup],
+      // With one task, nodes in the other AZs must still reach it.
+      crossZoneEnabled: true,
+      // API Gateway REST VPC links reach the NLB through PrivateLink from addresses outside the
+      // VPC, which inbound rules cannot name; the VPC link itself is the access control there.
+      enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
+    });
+    this.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(containerPort), 'Container port from the NLB');
+    const reasonNoAccessLogs = 'The listener is plain TCP, and NLB access logs record TLS listeners only, so a log bucket would stay empty; VPC flow logs record the connections.';
+    const reasonNoDeletionProtection = 'Stateless and owned by the stack: CloudFormation recreates it, and deletion protection would block stack updates that replace it and stack deletion.';
+    addNagSuppressions(this.loadBalancer, [{ id: 'AwsSolutions-ELB2', reason: reasonNoAccessLogs }]);
+    addCheckovSuppressions(this.loadBalancer, [{ id: 'CKV_AWS_91', reason: reasonNoAccessLogs }]);
+    addGuardSuppressions(this.loadBalancer, [
+      { id: 'elbv2_logging_enabled_check', reason: reasonNoAccessLogs },
+      { id: 'elbv2_deletion_protection_enabled_check', reason: reasonNoDeletionProtection },
+    ]);
+    addNagSuppressions(lbSecurityGroup, [
+      { id: 'AwsSolutions-EC23', reason: 'The only inbound rule admits the listener port from the VPC\'s own CIDR block (a reference the rule cannot resolve), not from 0.0.0.0/0.' },
+    ]);
+
+    this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
+      vpc: props.vpc,
+      port: containerPort,
+      protocol: elbv2.Protocol.TCP,
+      targetType: elbv2.TargetType.IP,
+      // Shorter than stopTimeout: connections drain before gunicorn is asked to stop.
+      deregistrationDelay: Duration.seconds(Math.floor(stopTimeout.toSeconds() * 2 / 3)),
+      healthCheck: {
+        protocol: elbv2.Protocol.HTTP,
+        path: healthCheckPath,
+        port: String(containerPort),
+        healthyHttpCodes: '200-399',
+        interval: Duration.seconds(10),
+        timeout: Duration.seconds(5),
+        // Two passes register a task in about 20 s; five failures (50 s) tolerate a slow
+        // request while the database resumes.
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 5,
+      },
+    });
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: this.listenerPort,
+      protocol: elbv2.Protocol.TCP,
+      defaultTargetGroups: [this.targetGroup],
+    });
+
+    // Service
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      healthCheckGracePeriod: gracePeriod,
+      vpcSubnets: subnets,
+      securityGroups: [taskSecurityGroup],
+      assignPublicIp: props.assignPublicIp ?? false,
+      enableExecuteCommand,
+      capacityProviderStrategies: spot ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
+      platformVersion: ecs.FargatePlatformVersion.LATEST,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+    });
+    this.service.attachToNetworkTargetGroup(this.targetGroup);
+    // Tasks must not start before their generated secrets exist.
+    if (generated) this.service.node.addDependency(...generated.resources);
+
+    if (props.database) {
+      props.database.connections.allowFrom(this.connections, ec2.Port.tcp(props.database.port), 'PostgreSQL from the Flask service');
+    }
+
+    if (props.autoScaling) {
+      const scaling = this.service.autoScaleTaskCount({
+        minCapacity: props.autoScaling.minCapacity,
+        maxCapacity: props.autoScaling.maxCapacity,
+      });
+      scaling.scaleOnCpuUtilization('CpuScaling', {
+        targetUtilizationPercent: props.autoScaling.cpuTargetUtilizationPercent ?? 60,
+      });
+      if (props.autoScaling.memoryTargetUtilizationPercent !== undefined) {
+        scaling.scaleOnMemoryUtilization('MemoryScaling', {
+          targetUtilizationPercent: props.autoScaling.memoryTargetUtilizationPercent,
+        });
+      }
+    }
+
+    this.addSuppressions(props, executionRole);
+    const insightsOn = props.cluster !== undefined || props.containerInsights !== ecs.ContainerInsights.DISABLED;
+    this.addAlarms(props.autoScaling?.minCapacity ?? desiredCount ?? 1, insightsOn);
+    for (const alarm of this.alarms) {
+      addGuardSuppressions(alarm, [{
+        id: 'cloudwatch_alarm_action_check',
+        reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
+      }]);
+    }
+  }
+
+  /** Average CPU utilization of the service (percent). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service.metricCpuUtilization({ period: Duration.minutes(1), ...props });
+  }
+
+  /** Average memory utilization of the service (percent). */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.service.metricMemoryUtilization({ period: Duration.minutes(1), ...props });
+  }
+
+  /** Number of running tasks (Container Insights `RunningTaskCount`). */
+  public metricRunningTaskCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'ECS/ContainerInsights',
+      metricName: 'RunningTaskCount',
+      dimensionsMap: { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName },
+      statistic: cloudwatch.Stats.MINIMUM,
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  /** Number of targets the load balancer considers unhealthy. */
+  public metricUnhealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  private addAlarms(minimumTasks: number, insightsOn: boolean): void {
+    // CPU and memory metrics exist only while tasks run; missing data is not a breach.
+    this.alarms.push(new cloudwatch.Alarm(this, 'CpuHighAlarm', {
+      alarmDescription: 'Flask service CPU above 80% for 15 minutes: scale up the task size or count.',
+      metric: this.metricCpuUtilization({ period: Duration.minutes(5), statistic: cloudwatch.Stats.AVERAGE }),
+      threshold: 80,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+    this.alarms.push(new cloudwatch.Alarm(this, 'MemoryHighAlarm', {
+      alarmDescription: 'Flask service memory above 80% for 15 minutes: raise memoryLimitMiB or look for a leak.',
+      metric: this.metricMemoryUtilization({ period: Duration.minutes(5), statistic: cloudwatch.Stats.AVERAGE }),
+      threshold: 80,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+    if (insightsOn && minimumTasks > 0) {
+      // Container Insights reports the count every minute while the service exists, so silence
+      // means the service is gone or unobserved: treat it as a breach.
+      this.alarms.push(new cloudwatch.Alarm(this, 'RunningTasksLowAlarm', {
+        alarmDescription: `Fewer than ${minimumTasks} running Flask task(s) for 5 minutes: the tasks are failing to start or to stay healthy.`,
+        metric: this.metricRunningTaskCount(),
+        threshold: minimumTasks,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }));
+    }
+    this.alarms.push(new cloudwatch.Alarm(this, 'UnhealthyHostsAlarm', {
+      alarmDescription: 'A Flask task has failed the load balancer health check for 3 minutes.',
+      metric: this.metricUnhealthyHosts(),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+  }
+
+  private addSuppressions(props: FlaskFargateServiceProps, executionRole: iam.IRole): void {
+    const taskDefinitionResource = this.taskDefinition.node.defaultChild!;
+    if (Object.keys(props.environment ?? {}).length > 0) {
+      addNagSuppressions(taskDefinitionResource, [
+        { id: 'AwsSolutions-ECS2', reason: 'Only the values passed in `environment`, documented as non-secret, are plain; settings and secrets come from Parameter Store and Secrets Manager.' },
+      ]);
+    }
+    if (!(props.readonlyRootFilesystem ?? false)) {
+      const reason = 'Off by default because existing Flask apps often write outside /tmp (instance folder, caches); readonlyRootFilesystem turns it on with a writable /tmp.';
+      addCheckovSuppressions(taskDefinitionResource, [{ id: 'CKV_AWS_336', reason }]);
+      addGuardSuppressions(taskDefinitionResource, [{ id: 'ecs_containers_readonly_access_check', reason }]);
+    }
+    if (props.enableExecuteCommand) {
+      const reason = 'ECS Exec: the ssmmessages channel actions have no resource-level permissions (Resource "*"); turned on only by enableExecuteCommand.';
+      const taskPolicy = this.taskDefinition.taskRole.node.tryFindChild('DefaultPolicy');
+      if (taskPolicy) {
+        addNagSuppressions(taskPolicy, [{ id: 'AwsSolutions-IAM5[Resource::*]', reason }], true);
+        addCheckovSuppressions(taskPolicy, [{ id: 'CKV_AWS_111', reason }], true);
+      }
+    }
+    const executionPolicy = executionRole.node.tryFindChild('DefaultPolicy');
+    if (executionPolicy) {
+      addNagSuppressions(executionPolicy, [
+        { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken has no resource-level permissions (Resource "*"); image pulls, logs and parameters are scoped to their ARNs.' },
+      ], true);
+    }
+  }
+}
+
+/** Lets `role` decrypt with `key` only through Parameter Store and only for `parameterArns`. */
+function allowDecryptThroughSsm(role: iam.IRole, key: kms.IKey, parameterArns: string[]): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['kms:Decrypt'],
+    resources: [key.keyArn],
+    conditions: {
+      StringEquals: {
+        'kms:ViaService': `ssm.${Stack.of(role).region}.amazonaws.com`,
+        'kms:EncryptionContext:PARAMETER_ARN': parameterArns,
+      },
+    },
+  }));
+}
+
+function databaseNames(names: DatabaseEnvironmentNames = {}): Required<DatabaseEnvironmentNames> {
+  return {
+    host: names.host ?? 'DB_HOST',
+    port: names.port ?? 'DB_PORT',
+    name: names.name ?? 'DB_NAME',
+    user: names.user ?? 'DB_USER',
+    password: names.password ?? 'DB_PASSWORD',
+    sslMode: names.sslMode ?? 'DB_SSLMODE',
+  };
+}
+
+/** Records every environment variable name, rejecting invalid and repeated ones. */
+class NameRegistry {
+  private readonly sources = new Map<string, string>();
+
+  public add(name: string, source: string): void {
+    if (!ENV_NAME.test(name)) {
+      throw new Error(`service.${source} has the environment variable name '${name}'; names must match ${ENV_NAME.source} (letters, digits and '_', not starting with a digit).`);
+    }
+    const previous = this.sources.get(name);
+    if (previous) {
+      throw new Error(`service: the environment variable '${name}' is set by both ${previous} and ${source}; each name may be used once.`);
+    }
+    this.sources.set(name, source);
+  }
+}
+
+function settingsHash(settings: Record<string, string>): string {
+  const concrete = Object.keys(settings).sort().map((k) => [k, Token.isUnresolved(settings[k]) ? '' : settings[k]]);
+  return createHash('sha256').update(JSON.stringify(concrete)).digest('hex').slice(0, 16);
+}
+
+function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  if (vpc.privateSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  // e.g. FlaskServerlessVpc with VPC endpoints: its App group comes before the Data group.
+  return { subnetType: ec2.SubnetType.PRIVATE_ISOLATED, onePerAz: true };
+}
+
+function defaultParameterPath(stackName: string, id: string): string {
+  return `/flask/${stackName}/${id.replace(/[^A-Za-z0-9_.-]/g, '-')}/`;
+}
+
+function validateParameterPath(path: string): void {
+  if (Token.isUnresolved(path)) return;
+  if (!/^(\/[A-Za-z0-9_.-]+)+\/$/.test(path)) {
+    throw new Error(`service.parameterPath must start and end with '/' and contain only letters, digits and '_.-/' (e.g. '/flask/my-app/'), got '${path}'.`);
+  }
+  const first = path.split('/')[1].toLowerCase();
+  if (first.startsWith('aws') || first.startsWith('ssm')) {
+    throw new Error(`service.parameterPath must not start with 'aws' or 'ssm' (reserved by Parameter Store), got '${path}'.`);
+  }
+  if (path.split('/').length - 1 > 14) {
+    throw new Error(`service.parameterPath has more than 14 levels; Parameter Store allows 15 including the name, got '${path}'.`);
+  }
+  if (path.length > 900) {
+    throw new Error(`service.parameterPath is ${path.length} characters long; keep it under 900 so the parameter names fit Parameter Store's limit.`);
+  }
+}
+
+function validateCount(prop: string, value: number | undefined): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${prop} must be a whole number of tasks, 0 or more, got ${value}.`);
+  }
+}
+
+function validatePort(prop: string, value: number): void {
+  if (Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${prop} must be a TCP port from 1 to 65535, got ${value}.`);
+  }
+}
+
+function validateHealthCheckPath(path: string): void {
+  if (Token.isUnresolved(path)) return;
+  // Also embedded in the container health check command, so no quotes or shell metacharacters.
+  if (!/^\/[A-Za-z0-9._~\/?=&%-]*$/.test(path) || path.length > 1024) {
+    throw new Error(`service.healthCheckPath must start with '/' and contain only letters, digits and '._~/?=&%-' (at most 1024 characters), got '${path}'.`);
+  }
+}
+
+function validateSeconds(prop: string, value: Duration, min: number, max: number, why: string): void {
+  if (Token.isUnresolved(value.toSeconds({ integral: false }))) return;
+  const seconds = value.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < min || seconds > max) {
+    throw new Error(`${prop} must be a whole number of seconds from ${min} to ${max} (${why}), got ${value.toHumanString()}.`);
+  }
+}
+
+function validateAutoScaling(scaling: FlaskFargateServiceAutoScaling): void {
+  const { minCapacity, maxCapacity } = scaling;
+  if (!Token.isUnresolved(minCapacity) && (!Number.isInteger(minCapacity) || minCapacity < 1)) {
+    throw new Error(`service.autoScaling.minCapacity must be a whole number, 1 or more (CPU metrics need a running task to scale from), got ${minCapacity}.`);
+  }
+  if (!Token.isUnresolved(maxCapacity) && !Token.isUnresolved(minCapacity) && (!Number.isInteger(maxCapacity) || maxCapacity < minCapacity)) {
+    throw new Error(`service.autoScaling.maxCapacity must be a whole number no smaller than minCapacity (${minCapacity}), got ${maxCapacity}.`);
+  }
+  for (const [field, value] of [
+    ['cpuTargetUtilizationPercent', scaling.cpuTargetUtilizationPercent],
+    ['memoryTargetUtilizationPercent', scaling.memoryTargetUtilizationPercent],
+  ] as const) {
+    if (value !== undefined && !Token.isUnresolved(value) && (value < 10 || value > 90)) {
+      throw new Error(`service.autoScaling.${field} must be from 10 to 90 percent, got ${value}.`);
+    }
+  }
+}
