@@ -1,0 +1,53 @@
+// The umbrella with the reference Flask app (examples/flask-app), in ap-southeast-1.
+// Deployed by integ-runner, the assertions call the API as a client would.
+import * as path from 'path';
+import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { FlaskServerlessPlatform } from '../src';
+import { addGuardSuppressions, addNagSuppressions } from '../src/core';
+
+export function buildPlatform(app: App): { stack: Stack; platform: FlaskServerlessPlatform } {
+  const stack = new Stack(app, 'FlaskServerlessPlatformInteg', { env: { region: 'ap-southeast-1' } });
+  const platform = new FlaskServerlessPlatform(stack, 'App', {
+    image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'examples', 'flask-app')),
+    // An integ deploy must clean up after itself.
+    database: { deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY },
+    // The reference image runs as user 10001 (its Dockerfile); saying so lets the task definition show it.
+    service: { containerUser: '10001' },
+  });
+  const teardown = 'The integ test stack is deleted after each run; deletion protection would block its teardown.';
+  addNagSuppressions(platform.database.cluster, [{ id: 'AwsSolutions-RDS10', reason: teardown }]);
+  addGuardSuppressions(platform.database.cluster, [{ id: 'rds_cluster_deletion_protection_enabled_check', reason: teardown }]);
+  return { stack, platform };
+}
+
+export function buildStacks(app: App): Stack[] {
+  return [buildPlatform(app).stack];
+}
+
+if (require.main === module) {
+  const app = new App();
+  const { stack, platform } = buildPlatform(app);
+  const integ = new IntegTest(app, 'PlatformInteg', { testCases: [stack], regions: ['ap-southeast-1'] });
+  const url = platform.api.url;
+
+  integ.assertions
+    .httpApiCall(`${url}health`)
+    .expect(ExpectedResult.objectLike({ status: 403 }));
+
+  const key = integ.assertions.awsApiCall('APIGateway', 'getApiKey', {
+    apiKey: platform.api.apiKeys[0].keyId,
+    includeValue: true,
+  });
+  // The first request may wait for the task to start and for Aurora to resume.
+  integ.assertions
+    .httpApiCall(`${url}health`, { headers: { 'x-api-key': key.getAttString('value') } })
+    .expect(ExpectedResult.objectLike({ status: 200, body: { status: 'ok' } }))
+    .waitForAssertions();
+  integ.assertions
+    .httpApiCall(`${url}todos`, { headers: { 'x-api-key': key.getAttString('value') } })
+    .expect(ExpectedResult.objectLike({ status: 401 }))
+    .waitForAssertions();
+  app.synth();
+}
