@@ -70,6 +70,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 const integRunner = 'integ-runner --directory integ --language typescript --parallel-regions ap-southeast-1';
+// README's option tables come from the JSDoc in .jsii, like API.md.
+project.tasks.tryFind('post-compile')!.exec('node scripts/props-tables.js');
+
 project.addTask('integ:snapshot', {
   description: 'Synthesize every integ/integ.*.ts and update its snapshot without deploying',
   exec: `${integRunner} --dry-run --update-on-failed`,

@@ -14,5 +14,7 @@ const stack = new Stack(app, 'FlaskServerlessExample', {
 
 new FlaskServerlessPlatform(stack, 'App', {
   image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'flask-app')),
+  // The reference image runs as user 10001 (see its Dockerfile); naming it shows it in the task definition.
+  service: { containerUser: '10001' },
   monitoring: { alarmEmail: process.env.ALARM_EMAIL },
 });

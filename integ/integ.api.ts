@@ -24,7 +24,6 @@ export function buildStacks(app: App): Stack[] {
   const stack = new Stack(app, 'KeyedRestApiInteg', { env: { region: 'ap-southeast-1' } });
   const network = new FlaskServerlessVpc(stack, 'Network');
   const vpc = network.vpc;
-  tidyVpcRestrictProvider(stack);
 
   const logKey = new kms.Key(stack, 'BackendLogKey', { description: 'Encrypts the echo backend logs', enableKeyRotation: true });
   allowLogsToUseKey(logKey);
@@ -103,20 +102,6 @@ export function buildStacks(app: App): Stack[] {
  * redundant DependsOn (cfn-lint W3005) and checkov's Lambda checks, which do not fit a handler that
  * runs only while CloudFormation deploys.
  */
-function tidyVpcRestrictProvider(stack: Stack): void {
-  const provider = stack.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
-  if (!provider) return;
-  // The handler references its role with GetAtt already.
-  (provider.node.findChild('Handler') as CfnResource).removeDependency(provider.node.findChild('Role') as CfnResource);
-  const noVpc = 'CDK\'s deploy-time handler that removes the default security group rules calls only the EC2 API; it needs no VPC access.';
-  const deployOnly = 'CDK\'s deploy-time handler, invoked synchronously by CloudFormation only while the stack deploys.';
-  addCheckovSuppressions(provider, [
-    { id: 'CKV_AWS_117', reason: noVpc },
-    { id: 'CKV_AWS_116', reason: deployOnly },
-    { id: 'CKV_AWS_115', reason: deployOnly },
-  ], true);
-}
-
 if (require.main === module) {
   const app = new App();
   const [stack] = buildStacks(app);

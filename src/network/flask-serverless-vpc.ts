@@ -1,11 +1,11 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { denyGrantsExceptForAwsServices } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
-import { addCfnLintSuppressions, addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
 
 /**
  * How tasks in the private subnets reach AWS APIs (ECR image pulls, CloudWatch Logs, SSM,
@@ -171,9 +171,10 @@ export class FlaskServerlessVpc extends Construct {
         { id: 'CKV_AWS_115', reason: 'Runs once per deployment; reserved concurrency would take from the account pool for nothing.' },
         { id: 'CKV_AWS_116', reason: 'Invoked synchronously by CloudFormation, which records every failure; there is no asynchronous event to dead-letter.' },
       ], true);
-      addCfnLintSuppressions(restrictProvider, [
-        { id: 'W3005', reason: 'The DependsOn on its role is how CDK generates this provider; it is redundant, not wrong.' },
-      ], true);
+      // The handler references its role with GetAtt already; the extra DependsOn is redundant (cfn-lint W3005).
+      const handler = restrictProvider.node.tryFindChild('Handler');
+      const role = restrictProvider.node.tryFindChild('Role');
+      if (CfnResource.isCfnResource(handler) && CfnResource.isCfnResource(role)) handler.removeDependency(role);
     }
 
     const flowLogKey = new kms.Key(this, 'FlowLogKey', {
