@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -188,7 +188,7 @@ export class FlaskServerlessPlatform extends Construct {
     new CfnOutput(this, 'DashboardUrl', { value: this.monitoring.dashboardUrl, description: 'CloudWatch dashboard' });
     new CfnOutput(this, 'ParameterPath', {
       value: this.parameterPath,
-      description: `Parameter Store path of the app's settings and secrets (region ${Aws.REGION})`,
+      description: 'Parameter Store path of the app\'s settings and secrets',
     });
   }
 

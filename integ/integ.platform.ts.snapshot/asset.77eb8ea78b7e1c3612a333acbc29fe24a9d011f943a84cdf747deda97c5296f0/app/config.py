@@ -1,0 +1,131 @@
+"""Settings read from the environment contract the platform provides (see README.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+# HS256 keys shorter than the hash output (32 bytes) weaken the signature (RFC 7518, 3.2).
+MIN_JWT_SECRET_BYTES = 32
+
+
+class ConfigError(ValueError):
+    """An environment variable is missing or has a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from the environment, validated once at start."""
+
+    db_host: str
+    db_name: str
+    db_user: str
+    db_password: str
+    jwt_secret: str
+    db_port: int = 5432
+    db_sslmode: str = "prefer"
+    db_sslrootcert: str | None = None
+    db_application_name: str = "flask-app"
+    # One libpq attempt; a paused Aurora holds the attempt open while it resumes (about 15 s).
+    db_connect_timeout: int = 20
+    # How long a request waits for a connection before answering 503: under API Gateway's 29 s.
+    db_pool_timeout_seconds: float = 25.0
+    db_pool_max_size: int = 4
+    # A pool unused this long is closed, so an idle app holds no connection and Aurora can pause.
+    db_pool_max_idle_seconds: float = 60.0
+    db_ready_timeout_seconds: float = 5.0
+    jwt_expires_seconds: int = 3600
+    max_content_length: int = 16 * 1024
+    retry_after_seconds: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, database_only: bool = False) -> Settings:
+        """Build settings from environment variables; raise ConfigError naming the bad one.
+
+        ``database_only`` skips the JWT settings, for the boot tools (wake check, migrations).
+        """
+        reader = _EnvReader(env)
+        settings = cls(
+            db_host=reader.required("DB_HOST"),
+            db_port=reader.integer("DB_PORT", 5432, 1, 65535),
+            db_name=reader.required("DB_NAME"),
+            db_user=reader.required("DB_USER"),
+            db_password=reader.required("DB_PASSWORD"),
+            db_sslmode=reader.choice("DB_SSLMODE", "prefer", SSL_MODES),
+            db_sslrootcert=env.get("DB_SSLROOTCERT") or None,
+            db_application_name=env.get("DB_APPLICATION_NAME") or "flask-app",
+            db_connect_timeout=reader.integer("DB_CONNECT_TIMEOUT", 20, 2, 300),
+            db_pool_timeout_seconds=reader.number("DB_POOL_TIMEOUT_SECONDS", 25.0, 0.1, 3600),
+            db_pool_max_size=reader.integer("DB_POOL_MAX_SIZE", 4, 1, 100),
+            db_pool_max_idle_seconds=reader.number("DB_POOL_MAX_IDLE_SECONDS", 60.0, 0.5, 86400),
+            db_ready_timeout_seconds=reader.number("DB_READY_TIMEOUT_SECONDS", 5.0, 0.1, 60),
+            jwt_secret="" if database_only else reader.required("JWT_SECRET"),
+            jwt_expires_seconds=reader.integer("JWT_EXPIRES_SECONDS", 3600, 1, 30 * 86400),
+            max_content_length=reader.integer("MAX_CONTENT_LENGTH", 16 * 1024, 1024, 10 * 1024 * 1024),
+        )
+        if not database_only and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ConfigError(
+                f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long for HS256 "
+                f"(got {len(settings.jwt_secret.encode())}); generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        return settings
+
+    def conninfo_kwargs(self) -> dict[str, str | int]:
+        """libpq connection parameters (passed as keywords so no value needs quoting)."""
+        kwargs: dict[str, str | int] = {
+            "host": self.db_host,
+            "port": self.db_port,
+            "dbname": self.db_name,
+            "user": self.db_user,
+            "password": self.db_password,
+            "sslmode": self.db_sslmode,
+            "application_name": self.db_application_name,
+            "connect_timeout": self.db_connect_timeout,
+        }
+        if self.db_sslrootcert:
+            kwargs["sslrootcert"] = self.db_sslrootcert
+        return kwargs
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def required(self, name: str) -> str:
+        value = self._env.get(name, "")
+        if not value:
+            raise ConfigError(f"{name} is required but not set")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self._env.get(name, "").strip() or default
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
