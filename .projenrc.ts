@@ -109,7 +109,7 @@ project.addTask('test:java-consumer', {
 const testAll = project.addTask('test:all', {
   description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python and Java consumers',
 });
-for (const name of ['compile', 'post-compile', 'test', 'package-all', 'integ:verify', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer']) {
+for (const name of ['compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer']) {
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 
