@@ -37,7 +37,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['integ/**/*.ts', 'examples/*.ts'],
+    include: ['integ/**/*.ts', 'examples/*.ts', '.projenrc.ts'],
     exclude: ['integ/**/*.snapshot/**', 'examples/cdk.out/**', 'cdk.out/**'],
   },
 
