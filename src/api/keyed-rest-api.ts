@@ -221,6 +221,19 @@ export interface KeyedRestApiOptions {
   readonly cacheTtl?: Duration;
 
   /**
+   * Call the load balancer over HTTPS, verifying its certificate against this host name, e.g.
+   * `backend.example.com`. The load balancer needs a TLS listener
+   * (`FlaskFargateServiceOptions.tlsCertificate`) with a certificate that covers the name and is
+   * issued by a certificate authority API Gateway trusts (an ACM public certificate is). The
+   * integration URI becomes `https://<name>:<listenerPort>/...`: requests still travel through the
+   * VPC link to this load balancer whatever the name resolves to, so it needs no DNS record; API
+   * Gateway uses it for the TLS handshake (server name and certificate check) and as the `Host`
+   * header the application sees.
+   * @default - plain HTTP to the load balancer's DNS name
+   */
+  readonly integrationTlsHostname?: string;
+
+  /**
    * Name of the REST API.
    * @default - a name derived from the construct path, unique in the account
    */
@@ -250,12 +263,15 @@ export interface KeyedRestApiProps extends KeyedRestApiOptions {
   readonly loadBalancer: elbv2.INetworkLoadBalancer;
 
   /**
-   * Port of the load balancer's listener that forwards to the service (plain HTTP).
-   * @default 80
+   * Port of the load balancer's listener that forwards to the service: plain HTTP, or HTTPS with
+   * `integrationTlsHostname`.
+   * @default - 443 with `integrationTlsHostname`, else 80
    */
   readonly listenerPort?: number;
 }
 
+/** A fully qualified DNS name: letters, digits and hyphens in dot-separated labels, ending in a TLD. */
+const HOST_NAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 const CACHE_SIZES = ['0.5', '1.6', '6.1', '13.5', '28.4', '58.2', '118', '237'];
 const WAF_WINDOWS = [60, 120, 300, 600];
 /** AWS WAF's smallest rate-based rule limit. */
@@ -315,7 +331,7 @@ export class KeyedRestApi extends Construct {
     super(scope, id);
     const stageName = props.stageName ?? 'Test';
     this.integrationTimeout = props.integrationTimeout ?? Duration.seconds(29);
-    const listenerPort = props.listenerPort ?? 80;
+    const listenerPort = props.listenerPort ?? (props.integrationTlsHostname !== undefined ? 443 : 80);
     const apiKeyNames = props.apiKeyNames ?? ['default'];
     const importedApiKeyIds = props.importedApiKeyIds ?? [];
     const rateLimit = props.throttlingRateLimit ?? 1000;
@@ -403,7 +419,11 @@ export class KeyedRestApi extends Construct {
       targets: [props.loadBalancer],
       description: 'Private integration of the API with the internal load balancer',
     });
-    const backend = `http://${props.loadBalancer.loadBalancerDnsName}:${listenerPort}`;
+    // Through a VPC link the URI host only names the Host header and, over HTTPS, the name the
+    // certificate must match; the connection always goes to the link's load balancer.
+    const backend = props.integrationTlsHostname !== undefined
+      ? `https://${props.integrationTlsHostname}:${listenerPort}`
+      : `http://${props.loadBalancer.loadBalancerDnsName}:${listenerPort}`;
     const integration = (method: string, path: string, pathParameters: string[], cacheKeyParameters?: string[]) => new apigw.Integration({
       type: apigw.IntegrationType.HTTP_PROXY,
       integrationHttpMethod: method,
@@ -896,9 +916,12 @@ function validate(props: KeyedRestApiProps, r: Resolved): void {
   if ((props.domainName === undefined) !== (props.certificate === undefined)) {
     throw new Error(`api.domainName and api.certificate go together; got ${props.domainName === undefined ? 'a certificate without domainName' : `domainName '${props.domainName}' without a certificate`}.`);
   }
-  if (props.domainName !== undefined && !Token.isUnresolved(props.domainName)
-    && !/^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/.test(props.domainName)) {
+  if (props.domainName !== undefined && !Token.isUnresolved(props.domainName) && !HOST_NAME.test(props.domainName)) {
     throw new Error(`api.domainName must be a fully qualified domain name such as 'api.example.com', got '${props.domainName}'.`);
+  }
+  const tlsHost = props.integrationTlsHostname;
+  if (tlsHost !== undefined && !Token.isUnresolved(tlsHost) && !HOST_NAME.test(tlsHost)) {
+    throw new Error(`api.integrationTlsHostname must be a fully qualified host name such as 'backend.example.com' (no scheme, port, path or wildcard), covered by the load balancer's certificate, got '${tlsHost}'.`);
   }
 
   if (!r.cacheEnabled) {

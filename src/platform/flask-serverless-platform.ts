@@ -71,13 +71,14 @@ export interface FlaskServerlessPlatformProps {
 
   /**
    * The Fargate service. `settings` and `generatedSecrets` are added to the platform's own
-   * (`JWT_EXPIRES_SECONDS`, and a generated `JWT_SECRET`).
+   * (`JWT_EXPIRES_SECONDS`, and a generated `JWT_SECRET`). `tlsCertificate` goes together with
+   * `api.integrationTlsHostname`.
    * @default - 0.25 vCPU, 0.5 GB, one task, port 8000, health check GET /health
    */
   readonly service?: FlaskFargateServiceOptions;
 
   /**
-   * The REST API.
+   * The REST API. `integrationTlsHostname` goes together with `service.tlsCertificate`.
    * @default - Regional, stage `Test`, one API key, 1000 rps, 100 requests per minute per key
    */
   readonly api?: KeyedRestApiOptions;
@@ -133,6 +134,14 @@ export class FlaskServerlessPlatform extends Construct {
       throw new Error(`jwtExpiry must be from 1 minute to 24 hours, got ${jwtExpiry.toSeconds()} s.`);
     }
     const production = (props.profile ?? PlatformProfile.STANDARD) === PlatformProfile.PRODUCTION;
+    // A TLS listener is only useful if the API calls it over HTTPS by a name its certificate covers.
+    const tlsCertificate = props.service?.tlsCertificate;
+    const tlsHostname = props.api?.integrationTlsHostname;
+    if ((tlsCertificate === undefined) !== (tlsHostname === undefined)) {
+      throw new Error(tlsCertificate
+        ? 'service.tlsCertificate needs api.integrationTlsHostname: API Gateway must call the TLS listener by a host name the certificate covers; pass both, or neither for plain HTTP.'
+        : `api.integrationTlsHostname ('${tlsHostname}') needs service.tlsCertificate: the load balancer needs a TLS listener with a certificate covering that name; pass both, or neither for plain HTTP.`);
+    }
 
     let dataSubnets: ec2.SubnetSelection | undefined;
     let appSubnets: ec2.SubnetSelection | undefined;

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
-import { Duration, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -7,6 +8,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { validateFargateSize } from './fargate-sizes';
@@ -124,7 +126,8 @@ export interface FlaskFargateServiceOptions {
    * Shell command of the container health check, run with `CMD-SHELL`. It must exit 0 when the
    * application is healthy.
    * @default - Python's urllib fetches `http://localhost:<containerPort><healthCheckPath>` (slim
-   * Python images have no curl)
+   * Python images have no curl); with `containerTls`, `https://` without verifying the
+   * container's own certificate
    */
   readonly containerHealthCheckCommand?: string;
 
@@ -137,9 +140,46 @@ export interface FlaskFargateServiceOptions {
 
   /**
    * TCP port of the load balancer listener (the VPC link's target port).
-   * @default 80
+   * @default - 443 with `tlsCertificate`, else 80
    */
   readonly listenerPort?: number;
+
+  /**
+   * ACM certificate for a TLS listener on the load balancer, so that the hop from API Gateway
+   * to the load balancer is encrypted. It must be a certificate API Gateway trusts (issued by ACM
+   * or another public CA, in the stack's region) for the host name the API uses
+   * (`KeyedRestApiOptions.integrationTlsHostname`). The load balancer then forwards to the tasks
+   * over plain TCP unless `containerTls` is on.
+   * @default - no TLS: a TCP listener
+   */
+  readonly tlsCertificate?: acm.ICertificate;
+
+  /**
+   * Security policy (TLS versions and ciphers) of the TLS listener. Only with `tlsCertificate`.
+   * @default elbv2.SslPolicy.TLS13_RES (TLS 1.3 and 1.2, forward-secret AEAD ciphers only)
+   */
+  readonly tlsSecurityPolicy?: elbv2.SslPolicy;
+
+  /**
+   * The container serves TLS itself on `containerPort`, so that the hop from the load balancer to
+   * the task is encrypted too: the target group and its health check use TLS and HTTPS. The image
+   * must do it, e.g. gunicorn `--certfile`/`--keyfile` with a self-signed certificate generated
+   * when the container starts; the load balancer does not verify target certificates. Requires
+   * `tlsCertificate` (a TLS listener in front).
+   * @default false
+   */
+  readonly containerTls?: boolean;
+
+  /**
+   * S3 bucket for the load balancer's access logs (one line per TLS connection). Network Load
+   * Balancers log TLS listeners only, so this requires `tlsCertificate`. The bucket must be in the
+   * stack's region and encrypted with S3 managed keys (SSE-S3) or a customer managed KMS key that
+   * lets `delivery.logs.amazonaws.com` use it. A bucket defined in the same app gets the bucket
+   * policy statements that let log delivery write for this account only; an imported bucket
+   * must have them already.
+   * @default - no access logs
+   */
+  readonly accessLogsBucket?: s3.IBucket;
 
   /**
    * Plain environment variables, written into the task definition. Not for secrets: anyone who
@@ -318,12 +358,16 @@ export class FlaskFargateService extends Construct {
   public readonly container: ecs.ContainerDefinition;
   /** The internal Network Load Balancer, for a VPC link. */
   public readonly loadBalancer: elbv2.NetworkLoadBalancer;
-  /** The TCP listener of the load balancer. */
+  /** The listener of the load balancer: TCP, or TLS with `tlsCertificate`. */
   public readonly listener: elbv2.NetworkListener;
   /** The target group of the tasks. */
   public readonly targetGroup: elbv2.NetworkTargetGroup;
   /** Port of the load balancer listener. */
   public readonly listenerPort: number;
+  /** Whether the listener terminates TLS (`tlsCertificate` is set): the API must call it over HTTPS. */
+  public readonly tlsEnabled: boolean;
+  /** Whether the load balancer speaks TLS to the tasks (`containerTls`). */
+  public readonly containerTls: boolean;
   /** The tasks' security group: open `connections` to reach other resources from the tasks. */
   public readonly connections: ec2.Connections;
   /** The application log group. */
@@ -341,7 +385,9 @@ export class FlaskFargateService extends Construct {
     const cpu = props.cpu ?? 256;
     const memoryLimitMiB = props.memoryLimitMiB ?? 512;
     const containerPort = props.containerPort ?? 8000;
-    this.listenerPort = props.listenerPort ?? 80;
+    this.tlsEnabled = props.tlsCertificate !== undefined;
+    this.containerTls = props.containerTls ?? false;
+    this.listenerPort = props.listenerPort ?? (this.tlsEnabled ? 443 : 80);
     const healthCheckPath = props.healthCheckPath ?? '/health';
     const gracePeriod = props.healthCheckGracePeriod ?? Duration.seconds(120);
     const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
@@ -382,6 +428,7 @@ export class FlaskFargateService extends Construct {
     if (props.databaseEnvironmentNames && !props.database) {
       throw new Error('service.databaseEnvironmentNames is set but there is no database; pass a database or remove databaseEnvironmentNames.');
     }
+    validateTls(props, this.containerTls);
 
     this.parameterPath = props.parameterPath ?? defaultParameterPath(stack.stackName, id);
     validateParameterPath(this.parameterPath);
@@ -477,8 +524,7 @@ export class FlaskFargateService extends Construct {
       secrets[dbNames.password] = ecs.Secret.fromSecretsManager(props.database.secret, 'password');
     }
 
-    const healthCommand = props.containerHealthCheckCommand
-      ?? `python3 -c "import urllib.request; urllib.request.urlopen('http://localhost:${containerPort}${healthCheckPath}', timeout=4)" || exit 1`;
+    const healthCommand = props.containerHealthCheckCommand ?? defaultHealthCommand(containerPort, healthCheckPath, this.containerTls);
     this.container = this.taskDefinition.addContainer('App', {
       image: props.image,
       essential: true,
@@ -538,14 +584,18 @@ export class FlaskFargateService extends Construct {
       enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
     });
     this.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(containerPort), 'Container port from the NLB');
-    const reasonNoAccessLogs = 'The listener is plain TCP, and NLB access logs record TLS listeners only, so a log bucket would stay empty; VPC flow logs record the connections.';
+    if (props.accessLogsBucket) this.logAccessLogs(props.accessLogsBucket);
     const reasonNoDeletionProtection = 'Stateless and owned by the stack: CloudFormation recreates it, and deletion protection would block stack updates that replace it and stack deletion.';
-    addNagSuppressions(this.loadBalancer, [{ id: 'AwsSolutions-ELB2', reason: reasonNoAccessLogs }]);
-    addCheckovSuppressions(this.loadBalancer, [{ id: 'CKV_AWS_91', reason: reasonNoAccessLogs }]);
-    addGuardSuppressions(this.loadBalancer, [
-      { id: 'elbv2_logging_enabled_check', reason: reasonNoAccessLogs },
-      { id: 'elbv2_deletion_protection_enabled_check', reason: reasonNoDeletionProtection },
-    ]);
+    const guardSuppressions = [{ id: 'elbv2_deletion_protection_enabled_check', reason: reasonNoDeletionProtection }];
+    if (!props.accessLogsBucket) {
+      const reasonNoAccessLogs = this.tlsEnabled
+        ? 'Access logs are opt-in (accessLogsBucket): the bucket and how long it keeps logs are the user\'s to choose; API Gateway access logs record every request sent through the VPC link, and VPC flow logs the connections.'
+        : 'The listener is plain TCP, and NLB access logs record TLS listeners only, so a log bucket would stay empty; VPC flow logs record the connections.';
+      addNagSuppressions(this.loadBalancer, [{ id: 'AwsSolutions-ELB2', reason: reasonNoAccessLogs }]);
+      addCheckovSuppressions(this.loadBalancer, [{ id: 'CKV_AWS_91', reason: reasonNoAccessLogs }]);
+      guardSuppressions.unshift({ id: 'elbv2_logging_enabled_check', reason: reasonNoAccessLogs });
+    }
+    addGuardSuppressions(this.loadBalancer, guardSuppressions);
     addNagSuppressions(lbSecurityGroup, [
       { id: 'AwsSolutions-EC23', reason: 'The only inbound rule admits the listener port from the VPC\'s own CIDR block (a reference the rule cannot resolve), not from 0.0.0.0/0.' },
     ]);
@@ -553,12 +603,12 @@ export class FlaskFargateService extends Construct {
     this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,
       port: containerPort,
-      protocol: elbv2.Protocol.TCP,
+      protocol: this.containerTls ? elbv2.Protocol.TLS : elbv2.Protocol.TCP,
       targetType: elbv2.TargetType.IP,
       // Shorter than stopTimeout: connections drain before gunicorn is asked to stop.
       deregistrationDelay: Duration.seconds(Math.floor(stopTimeout.toSeconds() * 2 / 3)),
       healthCheck: {
-        protocol: elbv2.Protocol.HTTP,
+        protocol: this.containerTls ? elbv2.Protocol.HTTPS : elbv2.Protocol.HTTP,
         path: healthCheckPath,
         port: String(containerPort),
         healthyHttpCodes: '200-399',
@@ -572,7 +622,9 @@ export class FlaskFargateService extends Construct {
     });
     this.listener = this.loadBalancer.addListener('Listener', {
       port: this.listenerPort,
-      protocol: elbv2.Protocol.TCP,
+      protocol: this.tlsEnabled ? elbv2.Protocol.TLS : elbv2.Protocol.TCP,
+      certificates: props.tlsCertificate ? [elbv2.ListenerCertificate.fromCertificateManager(props.tlsCertificate)] : undefined,
+      sslPolicy: this.tlsEnabled ? props.tlsSecurityPolicy ?? elbv2.SslPolicy.TLS13_RES : undefined,
       defaultTargetGroups: [this.targetGroup],
     });
 
@@ -652,6 +704,38 @@ export class FlaskFargateService extends Construct {
   /** Number of targets the load balancer considers unhealthy. */
   public metricUnhealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+  }
+
+  /**
+   * Turns on the NLB access logs. Not `logAccessLogs()`: that also grants the regional ELB
+   * account, which only Application and Classic Load Balancers use; NLBs deliver through
+   * `delivery.logs.amazonaws.com`, limited here to this account's log deliveries.
+   */
+  private logAccessLogs(bucket: s3.IBucket): void {
+    const stack = Stack.of(this);
+    this.loadBalancer.setAttribute('access_logs.s3.enabled', 'true');
+    this.loadBalancer.setAttribute('access_logs.s3.bucket', bucket.bucketName);
+    const delivery = new iam.ServicePrincipal('delivery.logs.amazonaws.com');
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'logs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
+    };
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['s3:PutObject'],
+      principals: [delivery],
+      resources: [bucket.arnForObjects(`AWSLogs/${stack.account}/*`)],
+      conditions: { ...conditions, StringEquals: { ...conditions.StringEquals, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+    }));
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['s3:GetBucketAcl'],
+      principals: [delivery],
+      resources: [bucket.bucketArn],
+      conditions,
+    }));
+    // Elastic Load Balancing checks that it may write when the attribute is set.
+    const policy = bucket.policy?.node.defaultChild;
+    const lb = this.loadBalancer.node.defaultChild;
+    if (CfnResource.isCfnResource(policy) && CfnResource.isCfnResource(lb)) lb.addDependency(policy);
   }
 
   private addAlarms(minimumTasks: number, insightsOn: boolean): void {
@@ -735,6 +819,31 @@ function allowDecryptThroughSsm(role: iam.IRole, key: kms.IKey, parameterArns: s
       },
     },
   }));
+}
+
+/**
+ * Python's urllib fetches the health path (slim Python images have no curl). With container TLS
+ * the certificate is the container's own self-signed one, reached over loopback, so it is not
+ * verified.
+ */
+function defaultHealthCommand(port: number, path: string, tls: boolean): string {
+  if (!tls) {
+    return `python3 -c "import urllib.request; urllib.request.urlopen('http://localhost:${port}${path}', timeout=4)" || exit 1`;
+  }
+  return `python3 -c "import ssl, urllib.request; c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE; urllib.request.urlopen('https://localhost:${port}${path}', timeout=4, context=c)" || exit 1`;
+}
+
+function validateTls(props: FlaskFargateServiceProps, containerTls: boolean): void {
+  if (props.tlsCertificate) return;
+  if (containerTls) {
+    throw new Error('service.containerTls needs service.tlsCertificate: the load balancer can only speak TLS to the tasks behind a TLS listener; pass a certificate or turn containerTls off.');
+  }
+  if (props.accessLogsBucket) {
+    throw new Error('service.accessLogsBucket needs service.tlsCertificate: Network Load Balancers write access logs for TLS listeners only, so the bucket would stay empty; pass a certificate or remove accessLogsBucket.');
+  }
+  if (props.tlsSecurityPolicy !== undefined) {
+    throw new Error(`service.tlsSecurityPolicy (${props.tlsSecurityPolicy}) applies only with service.tlsCertificate; pass a certificate or remove tlsSecurityPolicy.`);
+  }
 }
 
 function databaseNames(names: DatabaseEnvironmentNames = {}): Required<DatabaseEnvironmentNames> {

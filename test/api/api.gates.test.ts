@@ -33,6 +33,7 @@ const variants: Record<string, KeyedRestApiOptions> = {
     importedApiKeyIds: ['a1b2c3d4e5'],
   },
   'a custom domain with an existing CloudWatch role': { domainName: 'api.example.com', cloudWatchRole: CloudWatchRoleMode.USE_EXISTING },
+  'an HTTPS integration with the load balancer': { integrationTlsHostname: 'backend.example.com' },
 };
 
 test.each(Object.keys(variants))('the API with %s passes cdk-nag AwsSolutions and cfn-guard', (name) => {

@@ -644,6 +644,51 @@ describe('KeyedRestApi from an OpenAPI document', () => {
   });
 });
 
+describe('KeyedRestApi over HTTPS (integrationTlsHostname)', () => {
+  const HOST = 'backend.example.com';
+  const uris = (template: Template): string[] => Object.values(methods(template))
+    .filter((m) => m.Properties.HttpMethod !== 'OPTIONS')
+    .map((m) => m.Properties.Integration.Uri as string)
+    .sort();
+
+  test('the greedy proxy calls https://<host>:443/{proxy} through the VPC link', () => {
+    synth({ integrationTlsHostname: HOST }).hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'ANY',
+      RequestParameters: { 'method.request.path.proxy': true },
+      Integration: { Type: 'HTTP_PROXY', ConnectionType: 'VPC_LINK', Uri: `https://${HOST}:443/{proxy}` },
+    });
+  });
+
+  test('the root method calls https://<host>:443/', () => {
+    synth({ integrationTlsHostname: HOST }).hasResourceProperties('AWS::ApiGateway::Method', {
+      ResourceId: { 'Fn::GetAtt': [Match.anyValue(), 'RootResourceId'] },
+      Integration: { Uri: `https://${HOST}:443/` },
+    });
+  });
+
+  test('every documented route of an OpenAPI document calls the host over HTTPS', () => {
+    expect(uris(synth({ openApiDocument: ITEMS, integrationTlsHostname: HOST }))).toEqual([
+      `https://${HOST}:443/files/{path}`,
+      `https://${HOST}:443/health`,
+      `https://${HOST}:443/items`,
+      `https://${HOST}:443/items`,
+      `https://${HOST}:443/items/{itemId}`,
+      `https://${HOST}:443/items/{itemId}`,
+      `https://${HOST}:443/items/{itemId}`,
+    ]);
+  });
+
+  test('an explicit listenerPort wins over 443', () => {
+    synth({ integrationTlsHostname: HOST, listenerPort: 8443 }).hasResourceProperties('AWS::ApiGateway::Method', {
+      Integration: { Uri: `https://${HOST}:8443/{proxy}` },
+    });
+  });
+
+  test('the VPC link still targets the load balancer', () => {
+    synth({ integrationTlsHostname: HOST }).hasResourceProperties('AWS::ApiGateway::VpcLink', { TargetArns: [NLB_ARN] });
+  });
+});
+
 describe('KeyedRestApi rejects OpenAPI documents it cannot enforce', () => {
   const rejects = (file: string, message: RegExp) => expect(build({ openApiDocument: file })).toThrow(message);
 
@@ -834,6 +879,19 @@ describe('KeyedRestApi validation', () => {
 
   test('rejects a cache TTL over an hour', () => {
     expect(build({ openApiDocument: ITEMS, cacheEnabled: true, cacheTtl: Duration.hours(2) })).toThrow(/api.cacheTtl must be from 0 to 3600 seconds, got 7200 s/);
+  });
+
+  test.each([
+    ['a URL', 'https://backend.example.com'],
+    ['a host name with a port', 'backend.example.com:443'],
+    ['a wildcard', '*.example.com'],
+    ['a single label', 'backend'],
+  ])('rejects an integrationTlsHostname that is %s', (_what, host) => {
+    expect(build({ integrationTlsHostname: host })).toThrow(`api.integrationTlsHostname must be a fully qualified host name such as 'backend.example.com' (no scheme, port, path or wildcard), covered by the load balancer's certificate, got '${host}'.`);
+  });
+
+  test('an unresolved integrationTlsHostname is not validated', () => {
+    expect(build({ integrationTlsHostname: Token.asString({ Ref: 'Host' }) })).not.toThrow();
   });
 
   test('skips validation of unresolved tokens', () => {

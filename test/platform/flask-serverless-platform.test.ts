@@ -1,11 +1,16 @@
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { EgressMode, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src';
 
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app'));
+
+const CERT_ARN = 'arn:aws:acm:ap-southeast-1:111111111111:certificate/0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7';
+/** An imported certificate; its ARN is a plain string, so any stack may use it. */
+const certificate = acm.Certificate.fromCertificateArn(new Stack(), 'Certificate', CERT_ARN);
 
 function synth(props: Partial<FlaskServerlessPlatformProps> = {}): { stack: Stack; platform: FlaskServerlessPlatform; template: Template } {
   const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
@@ -174,6 +179,32 @@ describe('profiles', () => {
   });
 });
 
+describe('TLS to the load balancer and the tasks', () => {
+  const { template, platform } = synth({
+    service: { tlsCertificate: certificate, containerTls: true },
+    api: { integrationTlsHostname: 'backend.example.com' },
+  });
+
+  test('the load balancer listens with TLS on 443 and speaks TLS to the tasks', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'TLS', Certificates: [{ CertificateArn: CERT_ARN }] });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Protocol: 'TLS', HealthCheckProtocol: 'HTTPS' });
+  });
+
+  test('the API calls the host name over HTTPS on the service listener port', () => {
+    expect(platform.service.listenerPort).toBe(443);
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      Integration: { Type: 'HTTP_PROXY', ConnectionType: 'VPC_LINK', Uri: 'https://backend.example.com:443/{proxy}' },
+    });
+  });
+
+  test('an explicit service.listenerPort reaches the integration URI', () => {
+    synth({
+      service: { tlsCertificate: certificate, listenerPort: 8443 },
+      api: { integrationTlsHostname: 'backend.example.com' },
+    }).template.hasResourceProperties('AWS::ApiGateway::Method', { Integration: { Uri: 'https://backend.example.com:8443/{proxy}' } });
+  });
+});
+
 describe('rejected at synth', () => {
   test('an existing VPC together with network options', () => {
     const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
@@ -188,5 +219,15 @@ describe('rejected at synth', () => {
 
   test('a JWT lifetime under a minute', () => {
     expect(() => synth({ jwtExpiry: Duration.seconds(30) })).toThrow(/jwtExpiry must be from 1 minute to 24 hours/);
+  });
+
+  test('service.tlsCertificate without api.integrationTlsHostname', () => {
+    expect(() => synth({ service: { tlsCertificate: certificate } }))
+      .toThrow('service.tlsCertificate needs api.integrationTlsHostname: API Gateway must call the TLS listener by a host name the certificate covers; pass both, or neither for plain HTTP.');
+  });
+
+  test('api.integrationTlsHostname without service.tlsCertificate', () => {
+    expect(() => synth({ api: { integrationTlsHostname: 'backend.example.com' } }))
+      .toThrow("api.integrationTlsHostname ('backend.example.com') needs service.tlsCertificate: the load balancer needs a TLS listener with a certificate covering that name; pass both, or neither for plain HTTP.");
   });
 });

@@ -1,9 +1,12 @@
 import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { IFlaskDatabase } from '../../src/database/flask-database';
@@ -42,6 +45,10 @@ function build(overrides: Overrides = {}, withDatabase = true): Built {
   });
   return { stack, service, template: Template.fromStack(stack) };
 }
+
+const CERT_ARN = 'arn:aws:acm:ap-southeast-1:111111111111:certificate/0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7';
+/** An imported certificate; its ARN is a plain string, so any stack may use it. */
+const certificate = acm.Certificate.fromCertificateArn(new Stack(), 'Certificate', CERT_ARN);
 
 function thrower(overrides: Overrides, withDatabase = true): () => void {
   return () => build(overrides, withDatabase);
@@ -746,6 +753,141 @@ describe('FlaskFargateService options', () => {
   });
 });
 
+describe('FlaskFargateService TLS', () => {
+  test('TLS is off by default: no certificate on the listener, TCP to the tasks', () => {
+    const { service, template } = build();
+    expect(service.tlsEnabled).toBe(false);
+    expect(service.containerTls).toBe(false);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Certificates: Match.absent(), SslPolicy: Match.absent() });
+  });
+
+  describe('with tlsCertificate', () => {
+    const { service, template } = build({ tlsCertificate: certificate });
+
+    test('the listener is TLS on port 443 with the certificate and a TLS 1.2+ forward-secret policy', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Port: 443,
+        Protocol: 'TLS',
+        Certificates: [{ CertificateArn: CERT_ARN }],
+        SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06',
+      });
+      expect(service.listenerPort).toBe(443);
+      expect(service.tlsEnabled).toBe(true);
+    });
+
+    test('the NLB admits 443 from the VPC instead of 80', () => {
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: Match.stringLikeRegexp('Internal NLB'),
+        SecurityGroupIngress: [Match.objectLike({ FromPort: 443, ToPort: 443 })],
+      });
+    });
+
+    test('the load balancer still reaches the tasks over TCP with an HTTP health check', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Protocol: 'TCP', HealthCheckProtocol: 'HTTP' });
+      expect(containerOf(template).HealthCheck.Command[1]).toContain("'http://localhost:8000/health'");
+      expect(service.containerTls).toBe(false);
+    });
+
+    test('without accessLogsBucket the NLB records that access logs are opt-in', () => {
+      template.hasResource('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+        Metadata: {
+          cdk_nag: { rules_to_suppress: [Match.objectLike({ id: 'AwsSolutions-ELB2', reason: Match.stringLikeRegexp('opt-in \\(accessLogsBucket\\)') })] },
+          checkov: { skip: [Match.objectLike({ id: 'CKV_AWS_91', comment: Match.stringLikeRegexp('opt-in') })] },
+          guard: { SuppressedRules: ['elbv2_logging_enabled_check', 'elbv2_deletion_protection_enabled_check'] },
+        },
+      });
+    });
+  });
+
+  test('an explicit listenerPort wins over the TLS default of 443', () => {
+    const { service, template } = build({ tlsCertificate: certificate, listenerPort: 8443 });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 8443, Protocol: 'TLS' });
+    expect(service.listenerPort).toBe(8443);
+  });
+
+  test('tlsSecurityPolicy replaces the listener policy', () => {
+    build({ tlsCertificate: certificate, tlsSecurityPolicy: elbv2.SslPolicy.TLS13_13 }).template
+      .hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { SslPolicy: 'ELBSecurityPolicy-TLS13-1-3-2021-06' });
+  });
+
+  describe('with containerTls', () => {
+    const { service, template } = build({ tlsCertificate: certificate, containerTls: true });
+
+    test('the target group speaks TLS to the container port and health-checks over HTTPS', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        Protocol: 'TLS',
+        Port: 8000,
+        HealthCheckProtocol: 'HTTPS',
+        HealthCheckPath: '/health',
+        HealthCheckPort: '8000',
+      });
+      expect(service.containerTls).toBe(true);
+    });
+
+    test('the container health check fetches https://localhost without verifying the self-signed certificate', () => {
+      const command: string = containerOf(template).HealthCheck.Command[1];
+      expect(command).toContain("urlopen('https://localhost:8000/health', timeout=4, context=c)");
+      expect(command).toContain('c.check_hostname = False; c.verify_mode = ssl.CERT_NONE');
+      expect(command).toMatch(/\|\| exit 1$/);
+    });
+  });
+
+  test('containerHealthCheckCommand still wins with containerTls', () => {
+    const command = 'curl -kfs https://localhost:8000/health || exit 1';
+    expect(containerOf(build({ tlsCertificate: certificate, containerTls: true, containerHealthCheckCommand: command }).template).HealthCheck.Command)
+      .toEqual(['CMD-SHELL', command]);
+  });
+
+  describe('with accessLogsBucket', () => {
+    const stack = new Stack(new App(), 'Test', { env: { region: 'ap-southeast-1' } });
+    const bucket = new s3.Bucket(stack, 'LogBucket', { encryption: s3.BucketEncryption.S3_MANAGED });
+    new FlaskFargateService(stack, 'Service', {
+      vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }),
+      image: ecs.ContainerImage.fromRegistry('app'),
+      tlsCertificate: certificate,
+      accessLogsBucket: bucket,
+    });
+    const template = Template.fromStack(stack);
+    const bucketId = logicalId(template, 'AWS::S3::Bucket', {});
+
+    test('the NLB writes access logs to the bucket', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+        LoadBalancerAttributes: Match.arrayWith([
+          { Key: 'access_logs.s3.enabled', Value: 'true' },
+          { Key: 'access_logs.s3.bucket', Value: { Ref: bucketId } },
+        ]),
+      });
+    });
+
+    test('the bucket policy lets only log delivery write, only for this account, owner-controlled', () => {
+      const statements = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0].Properties.PolicyDocument.Statement;
+      expect(statements).toHaveLength(2);
+      expect(statements).toContainEqual(expect.objectContaining({
+        Action: 's3:PutObject',
+        Effect: 'Allow',
+        Principal: { Service: 'delivery.logs.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 's3:x-amz-acl': 'bucket-owner-full-control' },
+          ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:ap-southeast-1:', { Ref: 'AWS::AccountId' }, ':*']] } },
+        },
+      }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:GetBucketAcl', Principal: { Service: 'delivery.logs.amazonaws.com' } }));
+    });
+
+    test('the NLB is created after the bucket policy, which log delivery checks', () => {
+      const policyId = logicalId(template, 'AWS::S3::BucketPolicy', {});
+      template.hasResource('AWS::ElasticLoadBalancingV2::LoadBalancer', { DependsOn: Match.arrayWith([policyId]) });
+    });
+
+    test('the NLB keeps only the deletion protection suppression', () => {
+      const nlb = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0];
+      expect(nlb.Metadata.guard).toEqual({ SuppressedRules: ['elbv2_deletion_protection_enabled_check'] });
+      expect(nlb.Metadata.cdk_nag).toBeUndefined();
+      expect(nlb.Metadata.checkov).toBeUndefined();
+    });
+  });
+});
+
 describe('FlaskFargateService validation', () => {
   test('rejects a CPU size Fargate does not offer', () => {
     expect(thrower({ cpu: 300 })).toThrow(/service.cpu must be one of the Fargate CPU sizes 256, 512, 1024, 2048, 4096, 8192, 16384 .*got 300/);
@@ -874,5 +1016,17 @@ describe('FlaskFargateService validation', () => {
 
   test('rejects an empty setting', () => {
     expect(thrower({ settings: { FEATURE_FLAG: '' } })).toThrow(/service.settings.FEATURE_FLAG is empty; Parameter Store does not store empty values/);
+  });
+  test('rejects containerTls without tlsCertificate', () => {
+    expect(thrower({ containerTls: true })).toThrow('service.containerTls needs service.tlsCertificate: the load balancer can only speak TLS to the tasks behind a TLS listener; pass a certificate or turn containerTls off.');
+  });
+
+  test('rejects accessLogsBucket without tlsCertificate, since NLBs log TLS listeners only', () => {
+    const bucket = s3.Bucket.fromBucketName(new Stack(), 'Logs', 'my-logs');
+    expect(thrower({ accessLogsBucket: bucket })).toThrow(/service.accessLogsBucket needs service.tlsCertificate: Network Load Balancers write access logs for TLS listeners only/);
+  });
+
+  test('rejects tlsSecurityPolicy without tlsCertificate', () => {
+    expect(thrower({ tlsSecurityPolicy: elbv2.SslPolicy.TLS13_13 })).toThrow('service.tlsSecurityPolicy (ELBSecurityPolicy-TLS13-1-3-2021-06) applies only with service.tlsCertificate; pass a certificate or remove tlsSecurityPolicy.');
   });
 });
