@@ -73,15 +73,3 @@ export function addCheckovSuppressions(scope: IConstruct, suppressions: RuleSupp
     resource.addMetadata('checkov', { skip: merged });
   }
 }
-
-/**
- * Records cfn-lint rules to ignore on the resource (`Metadata.cfn-lint.config.ignore_checks`),
- * which cfn-lint honours per resource.
- */
-export function addCfnLintSuppressions(scope: IConstruct, suppressions: RuleSuppression[], applyToChildren = false): void {
-  for (const resource of cfnResourcesOf(scope, applyToChildren)) {
-    const existing = (resource.getMetadata('cfn-lint')?.config?.ignore_checks ?? []) as string[];
-    const merged = [...new Set([...existing, ...suppressions.map((s) => s.id)])];
-    resource.addMetadata('cfn-lint', { config: { ignore_checks: merged } });
-  }
-}
