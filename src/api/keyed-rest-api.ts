@@ -145,7 +145,9 @@ export interface KeyedRestApiOptions {
 
   /**
    * Log WAF decisions to an encrypted CloudWatch log group (kept `accessLogRetention`), with the
-   * `x-api-key` and `authorization` headers redacted. Only with `wafRateLimit`.
+   * `x-api-key` and `authorization` headers redacted. Only with `wafRateLimit`. Independently of
+   * this, the web ACL's data protection replaces both headers' values (including the rate-based
+   * rule's per-key details) in its logs and sampled requests.
    * @default true
    */
   readonly wafLogging?: boolean;
@@ -668,6 +670,14 @@ export class KeyedRestApi extends Construct {
       },
       visibilityConfig: visibility(`${Names.uniqueId(this).slice(-200)}WebAcl`),
     });
+    // Sampled requests and logs would otherwise show the key (the rate rule's own key, too) and
+    // the bearer token. An override rather than the L1 prop, which older aws-cdk-lib lacks.
+    webAcl.addPropertyOverride('DataProtectionConfig', {
+      DataProtections: ['x-api-key', 'authorization'].map((header) => ({
+        Field: { FieldType: 'SINGLE_HEADER', FieldKeys: [header] },
+        Action: 'SUBSTITUTION',
+      })),
+    });
     if (!managedRules) {
       addCheckovSuppressions(webAcl, [{
         id: 'CKV_AWS_192',
@@ -896,10 +906,13 @@ function validate(props: KeyedRestApiProps, r: Resolved): void {
     }
   } else {
     const window = props.wafEvaluationWindow?.toSeconds() ?? 60;
-    if (known(window) && !WAF_WINDOWS.includes(window)) {
+    if (!known(window)) {
+      throw new Error('api.wafEvaluationWindow must be a concrete duration, not a token: the WAF rule\'s limit is derived from it.');
+    }
+    if (!WAF_WINDOWS.includes(window)) {
       throw new Error(`api.wafEvaluationWindow must be 60, 120, 300 or 600 seconds (AWS WAF's choices), got ${window} s.`);
     }
-    if (known(window) && r.requestsPerMinutePerKey * window / 60 < WAF_MIN_LIMIT) {
+    if (r.requestsPerMinutePerKey * window / 60 < WAF_MIN_LIMIT) {
       throw new Error(`api.requestsPerMinutePerKey ${r.requestsPerMinutePerKey} over a ${window} s WAF window is a limit of ${r.requestsPerMinutePerKey * window / 60}, below AWS WAF's minimum of ${WAF_MIN_LIMIT}; raise requestsPerMinutePerKey or lengthen wafEvaluationWindow.`);
     }
   }

@@ -51,8 +51,11 @@ export function addNagSuppressions(scope: IConstruct, suppressions: RuleSuppress
 }
 
 /**
- * Records cfn-guard rule suppressions (`Metadata.guard.SuppressedRules`), honoured by cfn-guard
- * and by `@cdklabs/cdk-validator-cfnguard`. The reasons stay in the code next to each call.
+ * Records cfn-guard rule suppressions as `Metadata.guard.SuppressedRules`, the cfn-guard
+ * convention. Not every rule pack reads it: the Control Tower rules bundled with
+ * `@cdklabs/cdk-validator-cfnguard` do not, so a user running that validator on their own app
+ * still sees these findings (this project's gate filters them by this metadata). The reason for
+ * each stays in the code next to the call.
  */
 export function addGuardSuppressions(scope: IConstruct, suppressions: RuleSuppression[], applyToChildren = false): void {
   for (const resource of cfnResourcesOf(scope, applyToChildren)) {

@@ -71,8 +71,8 @@ export interface FlaskServerlessPlatformProps {
 
   /**
    * The Fargate service. `settings` and `generatedSecrets` are added to the platform's own
-   * (`JWT_EXPIRES_SECONDS`, and a generated `JWT_SECRET`). `tlsCertificate` goes together with
-   * `api.integrationTlsHostname`.
+   * (`JWT_EXPIRES_SECONDS` from `jwtExpiry`, and a generated `JWT_SECRET` unless `existingSecrets`
+   * has one). `tlsCertificate` goes together with `api.integrationTlsHostname`.
    * @default - 0.25 vCPU, 0.5 GB, one task, port 8000, health check GET /health
    */
   readonly service?: FlaskFargateServiceOptions;
@@ -130,6 +130,9 @@ export class FlaskServerlessPlatform extends Construct {
       throw new Error(`appName must be 1-40 lowercase letters, digits or hyphens, starting with a letter (it names the Parameter Store path), got '${appName}'.`);
     }
     const jwtExpiry = props.jwtExpiry ?? Duration.hours(1);
+    if (Token.isUnresolved(jwtExpiry.toSeconds({ integral: false }))) {
+      throw new Error('jwtExpiry must be a concrete duration, not a token: it is written into the JWT_EXPIRES_SECONDS parameter.');
+    }
     if (jwtExpiry.toSeconds() < 60 || jwtExpiry.toSeconds() > 86400) {
       throw new Error(`jwtExpiry must be from 1 minute to 24 hours, got ${jwtExpiry.toSeconds()} s.`);
     }
@@ -167,6 +170,14 @@ export class FlaskServerlessPlatform extends Construct {
 
     const stageName = props.api?.stageName ?? 'Test';
     const serviceOptions = props.service ?? {};
+    if (serviceOptions.settings?.JWT_EXPIRES_SECONDS !== undefined) {
+      throw new Error('service.settings.JWT_EXPIRES_SECONDS is set by the platform from jwtExpiry; set jwtExpiry instead.');
+    }
+    if (serviceOptions.enableExecuteCommand && props.network?.egress === EgressMode.VPC_ENDPOINTS) {
+      throw new Error('service.enableExecuteCommand needs the SSM Messages endpoint, which network.egress VPC_ENDPOINTS does not create; use a NAT egress mode for ECS Exec, or leave it off.');
+    }
+    // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
+    const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
     this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
@@ -179,7 +190,7 @@ export class FlaskServerlessPlatform extends Construct {
         JWT_EXPIRES_SECONDS: String(jwtExpiry.toSeconds()),
         ...serviceOptions.settings,
       },
-      generatedSecrets: [...new Set(['JWT_SECRET', ...(serviceOptions.generatedSecrets ?? [])])],
+      generatedSecrets: [...new Set([...generatedSecrets, ...(serviceOptions.generatedSecrets ?? [])])],
     });
 
     this.api = new KeyedRestApi(this, 'Api', {

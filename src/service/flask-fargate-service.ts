@@ -406,6 +406,9 @@ export class FlaskFargateService extends Construct {
     validateHealthCheckPath(healthCheckPath);
     validateSeconds('service.healthCheckGracePeriod', gracePeriod, 0, MAX_GRACE_PERIOD_SECONDS,
       'ECS accepts more, but a task that needs longer to answer its health check is stuck, not booting');
+    if (Token.isUnresolved(stopTimeout.toSeconds({ integral: false }))) {
+      throw new Error('service.stopTimeout must be a concrete duration, not a token: it also sets the load balancer\'s deregistration delay (two thirds of it).');
+    }
     validateSeconds('service.stopTimeout', stopTimeout, 2, MAX_STOP_TIMEOUT_SECONDS, 'the Fargate limit');
     if (spot && cpuArchitecture === ecs.CpuArchitecture.ARM64) {
       throw new Error('service.spot is not available with cpuArchitecture ARM64: Fargate Spot runs x86-64 tasks only; use X86_64 or turn spot off.');
@@ -554,15 +557,16 @@ export class FlaskFargateService extends Construct {
       this.container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
     }
 
-    // Security groups: the load balancer admits the listener port from the VPC; the tasks admit
-    // the container port from the load balancer only and send HTTPS out (AWS APIs, image pulls).
+    // Security groups: the load balancer admits nothing from inside the VPC (the API's VPC link
+    // reaches it through PrivateLink, where inbound rules are not enforced, see below), so no
+    // workload in the VPC can call the app without the API key; the tasks admit the container
+    // port from the load balancer only and send HTTPS out (AWS APIs, image pulls).
     const subnets = props.vpcSubnets ?? defaultSubnets(props.vpc);
     const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc: props.vpc,
-      description: 'Internal NLB of the Flask service: the listener port from inside the VPC',
+      description: 'Internal NLB of the Flask service: reachable only through the API Gateway VPC link',
       allowAllOutbound: false,
     });
-    lbSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(this.listenerPort), 'Listener port from the VPC');
     const taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc: props.vpc,
       description: 'Flask service tasks: the container port from the NLB only',
@@ -596,9 +600,6 @@ export class FlaskFargateService extends Construct {
       guardSuppressions.unshift({ id: 'elbv2_logging_enabled_check', reason: reasonNoAccessLogs });
     }
     addGuardSuppressions(this.loadBalancer, guardSuppressions);
-    addNagSuppressions(lbSecurityGroup, [
-      { id: 'AwsSolutions-EC23', reason: 'The only inbound rule admits the listener port from the VPC\'s own CIDR block (a reference the rule cannot resolve), not from 0.0.0.0/0.' },
-    ]);
 
     this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,

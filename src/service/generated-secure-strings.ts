@@ -39,10 +39,16 @@ def handler(event, context):
                     pass
         elif event["RequestType"] == "Create" or physical_id != name:
             value = secrets.token_urlsafe(int(props["Bytes"]))
-            ssm.put_parameter(
-                Name=name, Type="SecureString", KeyId=props["KeyId"], Value=value,
-                Tier="Standard", Overwrite=False, Description=props.get("Description", ""),
-            )
+            try:
+                ssm.put_parameter(
+                    Name=name, Type="SecureString", KeyId=props["KeyId"], Value=value,
+                    Tier="Standard", Overwrite=False, Description=props.get("Description", ""),
+                )
+            except ssm.exceptions.ParameterAlreadyExists:
+                # A rename that is rolled back comes back as an Update to the old name, which
+                # still exists: keep it (and its value). A Create never takes over a parameter.
+                if event["RequestType"] == "Create":
+                    raise
             physical_id = name
     except Exception as error:  # reported to CloudFormation, never with the value in it
         status, reason = "FAILED", f"{type(error).__name__}: {error}"
@@ -156,8 +162,10 @@ export class GeneratedSecureStrings extends Construct {
       { id: 'CKV_AWS_116', reason: reasons.dlq },
     ]);
 
-    for (const [i, name] of props.parameterNames.entries()) {
-      const resource = new CustomResource(this, `SecureString${i}`, {
+    for (const name of props.parameterNames) {
+      // Named by the parameter, not its position: adding, removing or reordering names leaves
+      // the others untouched.
+      const resource = new CustomResource(this, `SecureString${name.split('/').pop()}`, {
         serviceToken: handler.attrArn,
         resourceType: 'Custom::FlaskSecureStringParameter',
         properties: {

@@ -316,6 +316,17 @@ describe('KeyedRestApi options', () => {
       expect(api.webAcl).toBeDefined();
     });
 
+    test('data protection hides the API key and the bearer token in sampled requests and logs', () => {
+      template.hasResourceProperties('AWS::WAFv2::WebACL', {
+        DataProtectionConfig: {
+          DataProtections: [
+            { Field: { FieldType: 'SINGLE_HEADER', FieldKeys: ['x-api-key'] }, Action: 'SUBSTITUTION' },
+            { Field: { FieldType: 'SINGLE_HEADER', FieldKeys: ['authorization'] }, Action: 'SUBSTITUTION' },
+          ],
+        },
+      });
+    });
+
     test('the rate-based rule limits each x-api-key value to 100 requests per 60 s', () => {
       template.hasResourceProperties('AWS::WAFv2::WebACL', {
         Rules: Match.arrayWith([Match.objectLike({
@@ -829,6 +840,10 @@ describe('KeyedRestApi validation', () => {
   test.each(['wafEvaluationWindow', 'wafManagedRules', 'wafLogging'])('rejects %s without wafRateLimit', (prop) => {
     const value = prop === 'wafEvaluationWindow' ? Duration.seconds(60) : true;
     expect(build({ [prop]: value })).toThrow(new RegExp(`api.${prop} applies only with wafRateLimit: true`));
+  });
+
+  test('rejects a WAF window given as a token, since the rule limit is derived from it', () => {
+    expect(build({ wafRateLimit: true, wafEvaluationWindow: Duration.seconds(Token.asNumber({ Ref: 'Window' })) })).toThrow(/api.wafEvaluationWindow must be a concrete duration/);
   });
 
   test('rejects a WAF window AWS WAF does not offer', () => {

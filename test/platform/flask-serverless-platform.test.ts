@@ -1,9 +1,10 @@
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { EgressMode, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src';
 
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app'));
@@ -229,5 +230,30 @@ describe('rejected at synth', () => {
   test('api.integrationTlsHostname without service.tlsCertificate', () => {
     expect(() => synth({ api: { integrationTlsHostname: 'backend.example.com' } }))
       .toThrow("api.integrationTlsHostname ('backend.example.com') needs service.tlsCertificate: the load balancer needs a TLS listener with a certificate covering that name; pass both, or neither for plain HTTP.");
+  });
+});
+
+describe('the platform\'s JWT settings', () => {
+  test('a JWT_SECRET the user brings replaces the generated one', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    const own = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Own', { parameterName: '/mine/JWT_SECRET' });
+    new FlaskServerlessPlatform(stack, 'P', { image, service: { existingSecrets: { JWT_SECRET: own } } });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('Custom::FlaskSecureStringParameter', 0);
+    const secrets = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions[0].Secrets;
+    expect(JSON.stringify(secrets.find((s: { Name: string }) => s.Name === 'JWT_SECRET'))).toContain('/mine/JWT_SECRET');
+  });
+
+  test('rejects JWT_EXPIRES_SECONDS in service.settings, which jwtExpiry owns', () => {
+    expect(() => synth({ service: { settings: { JWT_EXPIRES_SECONDS: '60' } } })).toThrow(/set jwtExpiry instead/);
+  });
+
+  test('rejects ECS Exec with VPC-endpoint egress, which has no SSM Messages endpoint', () => {
+    expect(() => synth({ network: { egress: EgressMode.VPC_ENDPOINTS }, service: { enableExecuteCommand: true } }))
+      .toThrow(/service.enableExecuteCommand needs the SSM Messages endpoint/);
+  });
+
+  test('rejects a JWT lifetime given as a token', () => {
+    expect(() => synth({ jwtExpiry: Duration.seconds(Token.asNumber({ Ref: 'Expiry' })) })).toThrow(/jwtExpiry must be a concrete duration/);
   });
 });
