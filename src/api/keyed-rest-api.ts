@@ -8,9 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { OpenApiOperation, loadOpenApiDocument } from './openapi';
-import { denyGrantsExceptForAwsServices } from '../core/kms';
-import { allowLogsToUseKey } from '../core/logs-key';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { newLogsKey } from '../core/kms';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 
 /**
  * How the API gets the account-level IAM role that API Gateway uses to write execution logs
@@ -371,12 +370,7 @@ export class KeyedRestApi extends Construct {
       throw new Error(`api.cors adds an OPTIONS method to every resource, but api.openApiDocument documents OPTIONS on ${paths.join(', ')}; remove one of them.`);
     }
 
-    this.logKey = new kms.Key(this, 'LogKey', {
-      description: 'Encrypts the API access logs',
-      enableKeyRotation: true,
-    });
-    allowLogsToUseKey(this.logKey);
-    denyGrantsExceptForAwsServices(this.logKey);
+    this.logKey = newLogsKey(this, 'LogKey', { description: 'Encrypts the API access logs' });
     const retention = props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH;
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, encryptionKey: this.logKey });
 
@@ -737,11 +731,9 @@ export class KeyedRestApi extends Construct {
       addGuardSuppressions(this.stage, [{ id: 'api_gw_xray_enabled_check', reason }]);
       addCheckovSuppressions(this.stage, [{ id: 'CKV_AWS_73', reason }]);
     }
-    if (retention < logs.RetentionDays.ONE_YEAR) {
-      const reason = `Retention is the accessLogRetention prop (${retention} days here); a month of request logs is enough to investigate abuse and errors, and longer costs more.`;
-      for (const logGroup of [this.accessLogGroup, this.wafLogGroup]) {
-        if (logGroup) addGuardSuppressions(logGroup, [{ id: 'cloudwatch_log_group_retention_period_check', reason }]);
-      }
+    const retentionReason = `Retention is the accessLogRetention prop (${retention} days here); a month of request logs is enough to investigate abuse and errors, and longer costs more.`;
+    for (const logGroup of [this.accessLogGroup, this.wafLogGroup]) {
+      if (logGroup) suppressShortLogRetention(logGroup, retention, retentionReason);
     }
     if (!cacheEnabled) {
       addCheckovSuppressions(this.stage, [{
@@ -783,12 +775,7 @@ export class KeyedRestApi extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
-    for (const alarm of this.alarms) {
-      addGuardSuppressions(alarm, [{
-        id: 'cloudwatch_alarm_action_check',
-        reason: 'Parts add no alarm actions; the platform (FlaskServerlessMonitoring.addAlarms) routes every alarm to one SNS topic.',
-      }]);
-    }
+    suppressAlarmActionsLeftToCaller(this.alarms);
   }
 }
 

@@ -1,4 +1,5 @@
 import { CfnResource } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 
 /** A rule that does not apply to a resource, and why. */
@@ -74,5 +75,28 @@ export function addCheckovSuppressions(scope: IConstruct, suppressions: RuleSupp
     const existing = (resource.getMetadata('checkov')?.skip ?? []) as { id: string; comment: string }[];
     const merged = [...existing, ...suppressions.filter((s) => !existing.some((e) => e.id === s.id)).map((s) => ({ id: s.id, comment: s.reason }))];
     resource.addMetadata('checkov', { skip: merged });
+  }
+}
+
+/**
+ * The cfn-guard rule wants log groups kept a year; where retention is the user's (cost) choice and
+ * shorter, records why next to the log group.
+ */
+export function suppressShortLogRetention(logGroup: IConstruct, retention: logs.RetentionDays, reason: string): void {
+  if (retention < logs.RetentionDays.ONE_YEAR) {
+    addGuardSuppressions(logGroup, [{ id: 'cloudwatch_log_group_retention_period_check', reason }]);
+  }
+}
+
+/**
+ * A part's alarms have no actions until the user or `FlaskServerlessPlatform` adds them; records
+ * that next to each alarm for the cfn-guard rule that wants actions.
+ */
+export function suppressAlarmActionsLeftToCaller(alarms: IConstruct[]): void {
+  for (const alarm of alarms) {
+    addGuardSuppressions(alarm, [{
+      id: 'cloudwatch_alarm_action_check',
+      reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
+    }]);
   }
 }

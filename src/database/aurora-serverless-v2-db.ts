@@ -8,9 +8,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { IFlaskDatabase } from './flask-database';
-import { denyGrantsExceptForAwsServices } from '../core/kms';
+import { newLogsKey } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
-import { addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 
 /** Options of the Aurora Serverless v2 PostgreSQL database: what a user tunes. */
 export interface AuroraServerlessV2DbOptions {
@@ -272,18 +272,13 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       this.encryptionKey = props.encryptionKey;
       if (props.encryptionKey instanceof kms.Key) allowLogsToUseKey(props.encryptionKey);
     } else {
-      const key = new kms.Key(this, 'Key', {
+      // Grants only for AWS services acting for the account (RDS, Secrets Manager, Logs).
+      this.encryptionKey = newLogsKey(this, 'Key', {
         description: 'Encrypts the Aurora storage, backups, master secret and logs',
-        enableKeyRotation: true,
         // Snapshots stay encrypted with this key: keep it as long as the data is kept.
         removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
         pendingWindow: keepData ? undefined : Duration.days(7),
       });
-      allowLogsToUseKey(key);
-      // Grants only for AWS services acting for the account (RDS, Secrets Manager, Logs),
-      // never for a principal that asks for one directly.
-      denyGrantsExceptForAwsServices(key);
-      this.encryptionKey = key;
     }
 
     const engine = rds.DatabaseClusterEngine.auroraPostgres({ version: engineVersion });
@@ -339,12 +334,8 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.cluster.node.findChild('Writer').node.addDependency(this.logGroup);
-    if (logRetention !== logs.RetentionDays.INFINITE && logRetention < 365) {
-      addGuardSuppressions(this.logGroup, [{
-        id: 'cloudwatch_log_group_retention_period_check',
-        reason: 'The PostgreSQL log is for troubleshooting (errors, slow statements), not an audit trail; its retention is the logRetention option.',
-      }]);
-    }
+    suppressShortLogRetention(this.logGroup, logRetention,
+      'The PostgreSQL log is for troubleshooting (errors, slow statements), not an audit trail; its retention is the logRetention option.');
 
     this.secret = this.cluster.secret!;
     this.connections = this.cluster.connections;
@@ -377,12 +368,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
 
     this.estimatedMaxConnections = estimateMaxConnections(autoPause ? 0 : minCapacity, maxCapacity);
     this.alarms = this.createAlarms();
-    for (const alarm of this.alarms) {
-      addGuardSuppressions(alarm, [{
-        id: 'cloudwatch_alarm_action_check',
-        reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
-      }]);
-    }
+    suppressAlarmActionsLeftToCaller(this.alarms);
   }
 
   /**

@@ -1,11 +1,9 @@
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { denyGrantsExceptForAwsServices } from '../core/kms';
-import { allowLogsToUseKey } from '../core/logs-key';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { newLogsKey } from '../core/kms';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention } from '../core/suppressions';
 
 /**
  * How tasks in the private subnets reach AWS APIs (ECR image pulls, CloudWatch Logs, SSM,
@@ -177,23 +175,14 @@ export class FlaskServerlessVpc extends Construct {
       if (CfnResource.isCfnResource(handler) && CfnResource.isCfnResource(role)) handler.removeDependency(role);
     }
 
-    const flowLogKey = new kms.Key(this, 'FlowLogKey', {
-      description: 'Encrypts the VPC flow logs',
-      enableKeyRotation: true,
-    });
-    allowLogsToUseKey(flowLogKey);
-    denyGrantsExceptForAwsServices(flowLogKey);
+    const flowLogKey = newLogsKey(this, 'FlowLogKey', { description: 'Encrypts the VPC flow logs' });
     const flowLogRetention = props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH;
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: flowLogRetention,
       encryptionKey: flowLogKey,
     });
-    if (flowLogRetention !== logs.RetentionDays.INFINITE && flowLogRetention < 365) {
-      addGuardSuppressions(this.flowLogGroup, [{
-        id: 'cloudwatch_log_group_retention_period_check',
-        reason: 'Flow logs serve troubleshooting, not audit; a month keeps ingestion cost low at idle. Set network.flowLogRetention for longer.',
-      }]);
-    }
+    suppressShortLogRetention(this.flowLogGroup, flowLogRetention,
+      'Flow logs serve troubleshooting, not audit; a month keeps ingestion cost low at idle. Set network.flowLogRetention for longer.');
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.ALL,

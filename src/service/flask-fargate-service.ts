@@ -13,9 +13,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
-import { denyGrantsExceptForAwsServices } from '../core/kms';
-import { allowLogsToUseKey } from '../core/logs-key';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions } from '../core/suppressions';
+import { newLogsKey } from '../core/kms';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 import { IFlaskDatabase } from '../database/flask-database';
 
 /**
@@ -396,7 +395,6 @@ export class FlaskFargateService extends Construct {
     const readonlyRootFilesystem = props.readonlyRootFilesystem ?? false;
     const enableExecuteCommand = props.enableExecuteCommand ?? false;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const shortRetentionReason = logRetention !== logs.RetentionDays.INFINITE && logRetention < 365 ? LOG_RETENTION_REASON : undefined;
     const desiredCount = props.desiredCount ?? (props.autoScaling ? undefined : 1);
 
     if (!Token.isUnresolved(cpu) && !Token.isUnresolved(memoryLimitMiB)) validateFargateSize(cpu, memoryLimitMiB);
@@ -460,12 +458,9 @@ export class FlaskFargateService extends Construct {
     for (const name of Object.keys(props.existingSecrets ?? {})) names.add(name, 'existingSecrets');
     for (const name of Object.keys(props.environment ?? {})) names.add(name, 'environment');
 
-    const key = new kms.Key(this, 'ParametersKey', {
+    const key = newLogsKey(this, 'ParametersKey', {
       description: `Encrypts the SecureString parameters under ${this.parameterPath} and the service logs`,
-      enableKeyRotation: true,
     });
-    allowLogsToUseKey(key);
-    denyGrantsExceptForAwsServices(key);
     this.parametersKey = key;
 
     // Cluster
@@ -488,9 +483,7 @@ export class FlaskFargateService extends Construct {
     const executionRole = this.taskDefinition.obtainExecutionRole();
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: key });
-    if (shortRetentionReason) {
-      addGuardSuppressions(this.logGroup, [{ id: 'cloudwatch_log_group_retention_period_check', reason: shortRetentionReason }]);
-    }
+    suppressShortLogRetention(this.logGroup, logRetention, LOG_RETENTION_REASON);
 
     const secrets: Record<string, ecs.Secret> = {};
     for (const [name, value] of Object.entries(settings)) {
@@ -510,7 +503,7 @@ export class FlaskFargateService extends Construct {
         parameterNames: generatedNames.map((n) => `${this.parameterPath}${n}`),
         key,
         logRetention,
-        logRetentionReason: shortRetentionReason,
+        logRetentionReason: LOG_RETENTION_REASON,
       });
       generated.parameters.forEach((parameter, i) => { secrets[generatedNames[i]] = ecs.Secret.fromSsmParameter(parameter); });
       allowDecryptThroughSsm(executionRole, key, generated.parameters.map((p) => p.parameterArn));
@@ -672,12 +665,7 @@ export class FlaskFargateService extends Construct {
     this.addSuppressions(props, executionRole);
     const insightsOn = props.cluster !== undefined || props.containerInsights !== ecs.ContainerInsights.DISABLED;
     this.addAlarms(props.autoScaling?.minCapacity ?? desiredCount ?? 1, insightsOn);
-    for (const alarm of this.alarms) {
-      addGuardSuppressions(alarm, [{
-        id: 'cloudwatch_alarm_action_check',
-        reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
-      }]);
-    }
+    suppressAlarmActionsLeftToCaller(this.alarms);
   }
 
   /** Average CPU utilization of the service (percent). */

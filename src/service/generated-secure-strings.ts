@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { addCheckovSuppressions, addGuardSuppressions } from '../core/suppressions';
+import { addCheckovSuppressions, addGuardSuppressions, suppressShortLogRetention } from '../core/suppressions';
 
 // Written out rather than Runtime.PYTHON_3_14 so the library keeps working with the oldest
 // aws-cdk-lib of its peer range, which predates that constant.
@@ -81,8 +81,8 @@ export interface GeneratedSecureStringsProps {
   readonly key: kms.Key;
   /** Retention of the handler's log group. */
   readonly logRetention: logs.RetentionDays;
-  /** Why that retention may be shorter than a year (recorded as a rule suppression), if it is. */
-  readonly logRetentionReason?: string;
+  /** Why that retention may be shorter than a year (recorded as a rule suppression when it is). */
+  readonly logRetentionReason: string;
   /** Number of random bytes in each value (URL-safe base64, about 1.3 characters a byte). */
   readonly bytes?: number;
 }
@@ -112,9 +112,7 @@ export class GeneratedSecureStrings extends Construct {
       retention: props.logRetention,
       encryptionKey: props.key,
     });
-    if (props.logRetentionReason) {
-      addGuardSuppressions(logGroup, [{ id: 'cloudwatch_log_group_retention_period_check', reason: props.logRetentionReason }]);
-    }
+    suppressShortLogRetention(logGroup, props.logRetention, props.logRetentionReason);
     const role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Writes and deletes the generated SecureString parameters of one Flask service',
