@@ -113,7 +113,7 @@ for (const name of ['compile', 'post-compile', 'test', 'synth:examples', 'packag
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 
-project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', '*.snapshot/asset.*/', 'examples/java/target/', 'integ/cdk-integ.out.*');
+project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', 'integ/*.snapshot/asset.*/', 'examples/java/target/', 'integ/cdk-integ.out.*');
 project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml');
 
 project.synth();
