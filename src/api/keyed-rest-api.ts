@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { OpenApiOperation, loadOpenApiDocument } from './openapi';
 import { newLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
+import { validatePort } from '../core/validation';
 
 /**
  * How the API gets the account-level IAM role that API Gateway uses to write execution logs
@@ -841,9 +842,7 @@ function validate(props: KeyedRestApiProps, r: Resolved): void {
   if (!Token.isUnresolved(r.stageName) && !/^[A-Za-z0-9_-]{1,128}$/.test(r.stageName)) {
     throw new Error(`api.stageName must be 1-128 letters, digits, '-' or '_' (API Gateway's rule), got '${r.stageName}'.`);
   }
-  if (known(r.listenerPort) && (!Number.isInteger(r.listenerPort) || r.listenerPort < 1 || r.listenerPort > 65535)) {
-    throw new Error(`api.listenerPort must be a TCP port from 1 to 65535, got ${r.listenerPort}.`);
-  }
+  validatePort('api.listenerPort', r.listenerPort);
 
   const seen = new Map<string, string>();
   for (const name of r.apiKeyNames) {

@@ -2,3 +2,4 @@
 export * from './suppressions';
 export * from './logs-key';
 export * from './kms';
+export * from './validation';

@@ -247,7 +247,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1150 || port > 65535)) {
       throw new Error(`database.port must be an integer from 1150 to 65535, got ${port}.`);
     }
-    validateBackupRetention(backupRetention);
+    validateWholeDays('database.backupRetention', backupRetention, 35);
     validateWindows(props.preferredBackupWindow, props.preferredMaintenanceWindow);
     if (!monitoringInterval.isUnresolved() && ![0, 1, 5, 10, 15, 30, 60].includes(monitoringInterval.toMilliseconds() / 1000)) {
       throw new Error(`database.monitoringInterval must be 0 (off), 1, 5, 10, 15, 30 or 60 seconds, got ${monitoringInterval.toHumanString()}.`);
@@ -255,7 +255,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     if (props.rotationSubnets !== undefined && props.rotateSecretAfter === undefined) {
       throw new Error('database.rotationSubnets applies only with rotateSecretAfter; remove rotationSubnets or set rotateSecretAfter.');
     }
-    if (props.rotateSecretAfter !== undefined) validateRotation(props.rotateSecretAfter);
+    if (props.rotateSecretAfter !== undefined) validateWholeDays('database.rotateSecretAfter', props.rotateSecretAfter, 365);
 
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
     validateSubnets(props.vpc, vpcSubnets);
@@ -544,19 +544,11 @@ function validateIdentifier(prop: string, value: string, reserved: string[], res
   }
 }
 
-function validateBackupRetention(retention: Duration): void {
-  if (retention.isUnresolved()) return;
-  const hours = retention.toHours({ integral: false });
-  if (hours % 24 !== 0 || hours < 24 || hours > 35 * 24) {
-    throw new Error(`database.backupRetention must be whole days from 1 to 35, got ${retention.toHumanString()}.`);
-  }
-}
-
-function validateRotation(after: Duration): void {
-  if (after.isUnresolved()) return;
-  const hours = after.toHours({ integral: false });
-  if (hours % 24 !== 0 || hours < 24 || hours > 365 * 24) {
-    throw new Error(`database.rotateSecretAfter must be whole days from 1 to 365, got ${after.toHumanString()}.`);
+function validateWholeDays(prop: string, value: Duration, maxDays: number): void {
+  if (value.isUnresolved()) return;
+  const hours = value.toHours({ integral: false });
+  if (hours % 24 !== 0 || hours < 24 || hours > maxDays * 24) {
+    throw new Error(`${prop} must be whole days from 1 to ${maxDays}, got ${value.toHumanString()}.`);
   }
 }
 

@@ -15,6 +15,7 @@ import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
 import { newLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
+import { validatePort } from '../core/validation';
 import { IFlaskDatabase } from '../database/flask-database';
 
 /**
@@ -898,13 +899,6 @@ function validateCount(prop: string, value: number | undefined): void {
   if (value === undefined || Token.isUnresolved(value)) return;
   if (!Number.isInteger(value) || value < 0) {
     throw new Error(`${prop} must be a whole number of tasks, 0 or more, got ${value}.`);
-  }
-}
-
-function validatePort(prop: string, value: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new Error(`${prop} must be a TCP port from 1 to 65535, got ${value}.`);
   }
 }
 
