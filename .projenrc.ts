@@ -53,6 +53,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@2.1148.1',
     'cdk-nag@3.0.2',
     '@cdklabs/cdk-validator-cfnguard@0.0.62',
+    // Test-time only (AGPL-3.0): the path proofs' IAM policy simulator. Never a runtime or bundled dependency (test/paths/license.test.ts).
+    '@cloud-copilot/iam-simulate@0.1.173',
   ],
 
   publishToPypi: {
