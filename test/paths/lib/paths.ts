@@ -1,0 +1,608 @@
+import { ACCOUNT, Json, REGION, ResolvedTemplate } from './cfn';
+import { Call, Permissions } from './iam';
+import { Mode, MODES } from './modes';
+import { Endpoint, Network } from './network';
+
+/** What a proof gets: the resolved template of one mode, and readers over it. */
+export interface ProofContext {
+  readonly t: ResolvedTemplate;
+  readonly iam: Permissions;
+  readonly net: Network;
+  readonly mode: Mode;
+}
+
+/** One runtime interaction of the platform, proven on a synthesized template. */
+export interface RuntimePath {
+  /** Short id (test names, README). */
+  readonly id: string;
+  /** What calls what, at run time. */
+  readonly title: string;
+  /** The modes the interaction exists in (ids of MODES); undefined means every mode. */
+  readonly modes?: string[];
+  /** Every reason the interaction would fail once deployed; empty when it is proven. */
+  prove(ctx: ProofContext): string[];
+}
+
+/** Ids of every mode but `except`. */
+const ALL_BUT = (...except: string[]) => MODES.map((m) => m.id).filter((m) => !except.includes(m));
+
+// ---- helpers over the template ----
+
+function logGroupArn(name: string): string {
+  return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}`;
+}
+
+function denied(ctx: ProofContext, calls: Call[]): string[] {
+  return calls.map((c) => ctx.iam.check(c)).filter((d) => !d.allowed).map((d) => d.summary);
+}
+
+/** The service assumes the role (its trust policy, with the service's source conditions). */
+function assumes(ctx: ProofContext, roleId: string, service: string, sourceArn?: string): string[] {
+  return denied(ctx, [{
+    caller: { service },
+    action: 'sts:AssumeRole',
+    resource: ctx.iam.roleArn(roleId),
+    context: { 'aws:SourceAccount': ACCOUNT, ...(sourceArn ? { 'aws:SourceArn': sourceArn } : {}) },
+    resourcePolicy: ctx.iam.trustPolicy(roleId),
+  }]);
+}
+
+/**
+ * CloudWatch Logs can use the log group's KMS key (if any): the Logs service principal calls
+ * KMS with the log group's ARN as encryption context.
+ */
+function logKeyProblems(ctx: ProofContext, logGroupName: string): string[] {
+  const id = ctx.t.ofType('AWS::Logs::LogGroup').find((g) => ctx.t.ref(g) === logGroupName);
+  if (!id) return [`log group ${logGroupName} is not in the template`];
+  const key = ctx.t.props(id).KmsKeyId;
+  if (!key) return [];
+  return denied(ctx, ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'].map((action) => ({
+    caller: { service: `logs.${REGION}.amazonaws.com` },
+    action,
+    resource: key,
+    context: { 'kms:EncryptionContext:aws:logs:arn': logGroupArn(logGroupName), 'aws:SourceAccount': ACCOUNT },
+  })));
+}
+
+/** A role writes to a log group (stream `stream`), and Logs can use the group's key. */
+function writesLogs(ctx: ProofContext, roleId: string, logGroupName: string, stream: string, withDescribe = false): string[] {
+  const actions = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(withDescribe ? ['logs:DescribeLogStreams'] : [])];
+  return [
+    ...denied(ctx, actions.map((action) => ({
+      caller: { role: roleId },
+      action,
+      resource: `${logGroupArn(logGroupName)}:log-stream:${stream}`,
+    }))),
+    ...logKeyProblems(ctx, logGroupName),
+  ];
+}
+
+interface Task {
+  readonly serviceId: string;
+  readonly taskDefId: string;
+  readonly container: Json;
+  readonly executionRole: string;
+  readonly endpoints: Endpoint[];
+}
+
+function tasks(ctx: ProofContext): Task[] {
+  const t = ctx.t;
+  return t.ofType('AWS::ECS::Service').map((serviceId) => {
+    const s = t.props(serviceId);
+    const taskDefId = t.ofType('AWS::ECS::TaskDefinition').find((id) => t.ref(id) === s.TaskDefinition)!;
+    const td = t.props(taskDefId);
+    const executionRole = ctx.iam.roleIdOf(td.ExecutionRoleArn);
+    if (!executionRole) throw new Error(`task definition ${taskDefId} has no execution role in the template`);
+    const net = s.NetworkConfiguration.AwsvpcConfiguration;
+    const endpoints = (net.Subnets as string[]).map((subnet) => ({ subnet, securityGroups: net.SecurityGroups as string[] }));
+    return { serviceId, taskDefId, container: td.ContainerDefinitions[0], executionRole, endpoints };
+  });
+}
+
+/** Every resource CloudFormation creates before `id`: DependsOn and references, transitively. */
+function dependencies(t: ResolvedTemplate, id: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (x: string) => {
+    const r = t.resource(x);
+    for (const d of [...[r.DependsOn ?? []].flat(), ...t.refsIn(r.Properties ?? {})]) {
+      if (!seen.has(d)) { seen.add(d); visit(d); }
+    }
+  };
+  visit(id);
+  return seen;
+}
+
+function requireSome<T>(items: T[], what: string): T[] {
+  if (items.length === 0) throw new Error(`the template has no ${what}: the proof has nothing to prove`);
+  return items;
+}
+
+function servicesFrom(ctx: ProofContext, endpoints: Endpoint[], services: string[]): string[] {
+  return endpoints.flatMap((e) => services.flatMap((s) => ctx.net.serviceProblems(e, s).map((p) => `from ${e.subnet}: ${p}`)));
+}
+
+/** Where a SecureString parameter's value is encrypted: the key of the custom resource that writes it. */
+function secureStringKey(ctx: ProofContext, parameterName: string): string | undefined {
+  const id = ctx.t.ofType('Custom::FlaskSecureStringParameter').find((c) => ctx.t.props(c).ParameterName === parameterName);
+  return id ? ctx.t.props(id).KeyId : undefined;
+}
+
+/** The path of the issue, in the order the README lists them. */
+export const PATHS: RuntimePath[] = [
+  {
+    id: 'alarm-notify',
+    title: 'CloudWatch alarm → SNS publish (topic policy + topic key)',
+    // The parts on their own create alarms without actions.
+    modes: ALL_BUT('parts'),
+    prove(ctx) {
+      const problems: string[] = [];
+      const alarms = requireSome(ctx.t.ofType('AWS::CloudWatch::Alarm').filter((a) => {
+        const p = ctx.t.props(a);
+        return [...(p.AlarmActions ?? []), ...(p.OKActions ?? [])].some((x: string) => x.startsWith('arn:aws:sns:'));
+      }), 'alarm with an SNS action');
+      for (const alarm of alarms) {
+        const p = ctx.t.props(alarm);
+        const alarmArn = ctx.t.getAtt(alarm, 'Arn');
+        const source = { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': alarmArn };
+        for (const topic of new Set<string>([...(p.AlarmActions ?? []), ...(p.OKActions ?? [])].filter((x: string) => x.startsWith('arn:aws:sns:')))) {
+          problems.push(...denied(ctx, [{ caller: { service: 'cloudwatch.amazonaws.com' }, action: 'sns:Publish', resource: topic, context: source }]));
+          const topicId = ctx.t.ofType('AWS::SNS::Topic').find((id) => ctx.t.ref(id) === topic);
+          const key = topicId ? ctx.t.props(topicId).KmsMasterKeyId : undefined;
+          if (key) {
+            problems.push(...denied(ctx, ['kms:GenerateDataKey', 'kms:Decrypt'].map((action) => ({
+              caller: { service: 'cloudwatch.amazonaws.com' }, action, resource: key, context: source,
+            }))));
+          }
+        }
+      }
+      return [...new Set(problems)];
+    },
+  },
+  {
+    id: 'image-pull',
+    title: 'ECS execution role → ECR image pull (ECR API, registry, S3 layers; network in every egress mode)',
+    prove(ctx) {
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
+        const image: string = task.container.Image;
+        const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/.exec(image);
+        if (!m) return [`image ${image} is not an ECR image of the account`];
+        const repo = `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
+        return [
+          ...assumes(ctx, task.executionRole, 'ecs-tasks.amazonaws.com', `arn:aws:ecs:${REGION}:${ACCOUNT}:task/*`),
+          ...denied(ctx, [
+            { caller: { role: task.executionRole }, action: 'ecr:GetAuthorizationToken', resource: '*' },
+            ...['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'].map((action) => ({
+              caller: { role: task.executionRole }, action, resource: repo,
+            })),
+          ]),
+          ...servicesFrom(ctx, task.endpoints, ['ecr.api', 'ecr.dkr', 's3']),
+        ];
+      });
+    },
+  },
+  {
+    id: 'parameters',
+    title: 'Execution role → each SSM parameter (ssm:GetParameters, kms:Decrypt on its key via SSM)',
+    prove(ctx) {
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
+        const params = requireSome((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':ssm:')), 'SSM-backed container secret');
+        const problems: string[] = [];
+        for (const s of params) {
+          const arn: string = s.ValueFrom;
+          problems.push(...denied(ctx, [{ caller: { role: task.executionRole }, action: 'ssm:GetParameters', resource: arn }]));
+          const key = secureStringKey(ctx, arn.replace(/^arn:aws:ssm:[^:]+:\d+:parameter/, ''));
+          if (key) {
+            problems.push(...denied(ctx, [{
+              caller: { role: task.executionRole },
+              action: 'kms:Decrypt',
+              resource: key,
+              context: { 'kms:ViaService': `ssm.${REGION}.amazonaws.com`, 'kms:EncryptionContext:PARAMETER_ARN': arn },
+            }]));
+          }
+        }
+        return [...problems, ...servicesFrom(ctx, task.endpoints, ['ssm'])];
+      });
+    },
+  },
+  {
+    id: 'database-secret',
+    title: 'Execution role → the database secret (secretsmanager:GetSecretValue, kms:Decrypt via Secrets Manager)',
+    prove(ctx) {
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
+        const secrets = requireSome((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':secretsmanager:')), 'Secrets Manager container secret');
+        const problems: string[] = [];
+        for (const s of secrets) {
+          const arn = String(s.ValueFrom).split(':').slice(0, 7).join(':');
+          const secretId = ctx.t.ofType('AWS::SecretsManager::Secret').find((id) => ctx.t.ref(id) === arn);
+          if (!secretId) { problems.push(`secret ${arn} is not in the template`); continue; }
+          problems.push(...denied(ctx, [{ caller: { role: task.executionRole }, action: 'secretsmanager:GetSecretValue', resource: arn }]));
+          const key = ctx.t.props(secretId).KmsKeyId;
+          if (key) {
+            problems.push(...denied(ctx, [{
+              caller: { role: task.executionRole },
+              action: 'kms:Decrypt',
+              resource: key,
+              context: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': arn },
+            }]));
+          }
+        }
+        return [...problems, ...servicesFrom(ctx, task.endpoints, ['secretsmanager'])];
+      });
+    },
+  },
+  {
+    id: 'task-logs',
+    title: 'Execution role → CloudWatch Logs (awslogs driver; the Logs service principal on the log key)',
+    prove(ctx) {
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
+        const o = task.container.LogConfiguration?.Options;
+        if (task.container.LogConfiguration?.LogDriver !== 'awslogs' || !o) return ['the container does not log with the awslogs driver'];
+        return [
+          ...writesLogs(ctx, task.executionRole, o['awslogs-group'], `${o['awslogs-stream-prefix']}/${task.container.Name}/0123456789abcdef`),
+          ...servicesFrom(ctx, task.endpoints, ['logs']),
+        ];
+      });
+    },
+  },
+  {
+    id: 'task-database',
+    title: 'Task → Aurora: routes and security groups on both sides, on the cluster port',
+    prove(ctx) {
+      const clusters = requireSome(ctx.t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster');
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => clusters.flatMap((c) => {
+        const cluster = ctx.t.props(c);
+        const port = Number(cluster.Port ?? 5432);
+        const group = ctx.t.ofType('AWS::RDS::DBSubnetGroup').find((g) => ctx.t.ref(g) === cluster.DBSubnetGroupName);
+        const dbSubnets: string[] = group ? ctx.t.props(group).SubnetIds : [];
+        return task.endpoints.flatMap((from) => dbSubnets.flatMap((subnet) =>
+          ctx.net.vpcProblems(from, { subnet, securityGroups: cluster.VpcSecurityGroupIds }, port).map((p) => `${from.subnet} → ${subnet}: ${p}`)));
+      }));
+    },
+  },
+  {
+    id: 'first-create-order',
+    title: 'Task → Aurora on the first create: the service waits for the writer instance',
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const writers = requireSome(t.ofType('AWS::RDS::DBInstance').filter((i) => t.props(i).DBClusterIdentifier), 'Aurora instance');
+      for (const task of requireSome(tasks(ctx), 'ECS service')) {
+        const before = dependencies(t, task.serviceId);
+        for (const writer of writers) {
+          if (!before.has(writer)) problems.push(`service ${task.serviceId} can start tasks before ${writer} exists: it does not depend on it`);
+        }
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'api-to-task',
+    title: 'API Gateway → VPC link → NLB listener → target group → task security group, and the health check',
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const methods = requireSome(t.ofType('AWS::ApiGateway::Method').filter((m) => t.props(m).Integration?.ConnectionType === 'VPC_LINK'), 'VPC link integration');
+      for (const m of methods) {
+        const integration = t.props(m).Integration;
+        const link = t.ofType('AWS::ApiGateway::VpcLink').find((l) => t.ref(l) === integration.ConnectionId);
+        if (!link) { problems.push(`${m}: VPC link ${integration.ConnectionId} not in the template`); continue; }
+        const uri = new URL(String(integration.Uri).replace('{proxy}', 'x'));
+        const port = Number(uri.port || (uri.protocol === 'https:' ? 443 : 80));
+        for (const nlbArn of t.props(link).TargetArns as string[]) {
+          const nlb = t.ofType('AWS::ElasticLoadBalancingV2::LoadBalancer').find((l) => t.ref(l) === nlbArn)!;
+          const lb = t.props(nlb);
+          if (lb.Type !== 'network') problems.push(`VPC link target ${nlb} is not a Network Load Balancer`);
+          if (uri.protocol === 'http:' && uri.hostname !== String(t.getAtt(nlb, 'DNSName')).toLowerCase()) problems.push(`${m} calls ${uri.hostname}, not the load balancer's DNS name`);
+          const listener = t.ofType('AWS::ElasticLoadBalancingV2::Listener').find((l) => t.props(l).LoadBalancerArn === nlbArn && Number(t.props(l).Port) === port);
+          if (!listener) { problems.push(`${m} calls port ${port}, but ${nlb} has no listener there`); continue; }
+          const l = t.props(listener);
+          const wantTls = uri.protocol === 'https:';
+          if (wantTls !== (l.Protocol === 'TLS')) problems.push(`${m} calls ${uri.protocol} but listener ${listener} speaks ${l.Protocol}`);
+          if (wantTls && !(l.Certificates ?? []).length) problems.push(`TLS listener ${listener} has no certificate`);
+          const tgArn = l.DefaultActions?.find((a: Json) => a.Type === 'forward')?.TargetGroupArn;
+          const tg = t.ofType('AWS::ElasticLoadBalancingV2::TargetGroup').find((g) => t.ref(g) === tgArn);
+          if (!tg) { problems.push(`listener ${listener} forwards to no target group of the template`); continue; }
+          const g = t.props(tg);
+          const service = t.ofType('AWS::ECS::Service').find((s) => (t.props(s).LoadBalancers ?? []).some((x: Json) => x.TargetGroupArn === tgArn));
+          if (!service) { problems.push(`no ECS service registers in target group ${tg}`); continue; }
+          const task = tasks(ctx).find((x) => x.serviceId === service)!;
+          const reg = t.props(service).LoadBalancers.find((x: Json) => x.TargetGroupArn === tgArn);
+          const trafficPort = Number(g.Port);
+          if (Number(reg.ContainerPort) !== trafficPort) problems.push(`target group ${tg} sends to ${trafficPort} but the service registers container port ${reg.ContainerPort}`);
+          if (!(task.container.PortMappings ?? []).some((p: Json) => Number(p.ContainerPort) === Number(reg.ContainerPort))) {
+            problems.push(`the container does not map port ${reg.ContainerPort}`);
+          }
+          const healthPort = !g.HealthCheckPort || g.HealthCheckPort === 'traffic-port' ? trafficPort : Number(g.HealthCheckPort);
+          if (g.Protocol === 'TLS' && g.HealthCheckProtocol !== 'HTTPS' && g.HealthCheckProtocol !== 'TCP') problems.push(`target group ${tg} speaks TLS to the tasks but health-checks over ${g.HealthCheckProtocol}`);
+          const lbSgs: string[] = lb.SecurityGroups ?? [];
+          if (lbSgs.length && lb.EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic !== 'off') {
+            // VPC link traffic arrives through PrivateLink; with enforcement on, the NLB's security group must admit it.
+            problems.push(`${nlb} enforces its security group on PrivateLink traffic; the VPC link's traffic would need a rule`);
+          }
+          for (const lbSubnet of lb.Subnets as string[]) {
+            for (const to of task.endpoints) {
+              const from = { subnet: lbSubnet, securityGroups: lbSgs };
+              if (!lbSgs.length) {
+                // Without security groups the NLB passes the client address; the task must admit the VPC link's traffic from the NLB subnets.
+                problems.push(...ctx.net.ingressProblems(to.securityGroups, trafficPort, { cidr: ctx.net.subnet(lbSubnet).CidrBlock }).map((p) => `task inbound: ${p}`));
+                continue;
+              }
+              problems.push(...ctx.net.vpcProblems(from, to, trafficPort).map((p) => `NLB ${lbSubnet} → task ${to.subnet} (traffic): ${p}`));
+              problems.push(...ctx.net.vpcProblems(from, to, healthPort).map((p) => `NLB ${lbSubnet} → task ${to.subnet} (health check): ${p}`));
+            }
+          }
+          if (!g.HealthCheckPath && g.HealthCheckProtocol !== 'TCP') problems.push(`target group ${tg} has no health check path`);
+        }
+      }
+      return [...new Set(problems)];
+    },
+  },
+  {
+    id: 'api-logs',
+    title: 'API Gateway → CloudWatch Logs (access and execution logs, in each CloudWatchRoleMode)',
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const accounts = t.ofType('AWS::ApiGateway::Account');
+      for (const stageId of requireSome(t.ofType('AWS::ApiGateway::Stage'), 'API stage')) {
+        const stage = t.props(stageId);
+        const accessLogs = stage.AccessLogSetting?.DestinationArn as string | undefined;
+        const execLogs = (stage.MethodSettings ?? []).some((s: Json) => s.LoggingLevel && s.LoggingLevel !== 'OFF');
+        if (!accessLogs && !execLogs) continue;
+        const uses = [accessLogs ? 'access logs' : '', execLogs ? 'execution logs' : ''].filter(Boolean).join(' and ');
+        if (accounts.length === 0) {
+          // API Gateway writes both kinds of logs with the account's CloudWatch role; without one, the stage fails to deploy.
+          if (!ctx.mode.accountHasApiGatewayRole) {
+            problems.push(`stage ${stageId} turns on ${uses}, but the template sets no API Gateway CloudWatch role and the mode does not assume the account has one`);
+          }
+        } else {
+          for (const account of accounts) {
+            const roleId = ctx.iam.roleIdOf(t.props(account).CloudWatchRoleArn);
+            if (!roleId) { problems.push(`API Gateway account role ${t.props(account).CloudWatchRoleArn} is not in the template`); continue; }
+            problems.push(...assumes(ctx, roleId, 'apigateway.amazonaws.com'));
+            const deps = [t.resource(stageId).DependsOn ?? []].flat();
+            if (!deps.includes(account)) problems.push(`stage ${stageId} does not depend on ${account}: it can be created before the role is set`);
+            if (accessLogs) {
+              const name = accessLogs.replace(/^arn:aws:logs:[^:]+:\d+:log-group:/, '').replace(/:\*$/, '');
+              problems.push(...writesLogs(ctx, roleId, name, 'stream', true));
+            }
+          }
+        }
+        if (accessLogs) {
+          problems.push(...logKeyProblems(ctx, accessLogs.replace(/^arn:aws:logs:[^:]+:\d+:log-group:/, '').replace(/:\*$/, '')));
+        }
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'waf-logs',
+    title: 'WAF → its log group (aws-waf-logs- name, log key)',
+    modes: ['production'],
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(t.ofType('AWS::WAFv2::LoggingConfiguration'), 'WAF logging configuration').flatMap((id) => {
+        const problems: string[] = [];
+        for (const dest of t.props(id).LogDestinationConfigs as string[]) {
+          const name = dest.replace(/^arn:aws:logs:[^:]+:\d+:log-group:/, '');
+          if (!name.startsWith('aws-waf-logs-')) problems.push(`WAF log group ${name} does not start with aws-waf-logs-`);
+          problems.push(...logKeyProblems(ctx, name));
+        }
+        const acl = t.props(id).ResourceArn;
+        if (!t.ofType('AWS::WAFv2::WebACLAssociation').some((a) => t.props(a).WebACLArn === acl)) problems.push('the logged web ACL is associated with nothing');
+        return problems;
+      });
+    },
+  },
+  {
+    id: 'rotation',
+    title: 'Rotation Lambda → Secrets Manager (route, endpoint, key) and → the database',
+    modes: ['rotation'],
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(t.ofType('AWS::SecretsManager::RotationSchedule'), 'rotation schedule').flatMap((id) => {
+        const problems: string[] = [];
+        const schedule = t.props(id);
+        const app = t.ofType('AWS::Serverless::Application').find((a) => String(schedule.RotationLambdaARN).startsWith(`${a}.`));
+        if (!app) return [`rotation schedule ${id} uses no rotation application of the template`];
+        const params = t.props(app).Parameters;
+        const subnets = String(params.vpcSubnetIds).split(',');
+        const sgs = String(params.vpcSecurityGroupIds).split(',');
+        const endpoints = subnets.map((subnet) => ({ subnet, securityGroups: sgs }));
+        // The rotation function calls the Secrets Manager endpoint it is given.
+        problems.push(...servicesFrom(ctx, endpoints, ['secretsmanager']));
+        const secretArn = schedule.SecretId;
+        const secretId = t.ofType('AWS::SecretsManager::Secret').find((s) => t.ref(s) === secretArn)!;
+        const cluster = t.ofType('AWS::RDS::DBCluster').find((c) => String(t.props(c).MasterUserPassword).includes(secretArn));
+        if (!cluster) {
+          problems.push('the rotated secret belongs to no cluster of the template');
+        } else {
+          const c = t.props(cluster);
+          const group = t.ofType('AWS::RDS::DBSubnetGroup').find((g) => t.ref(g) === c.DBSubnetGroupName)!;
+          for (const from of endpoints) {
+            for (const subnet of t.props(group).SubnetIds as string[]) {
+              problems.push(...ctx.net.vpcProblems(from, { subnet, securityGroups: c.VpcSecurityGroupIds }, Number(c.Port ?? 5432)).map((p) => `rotation ${from.subnet} → database ${subnet}: ${p}`));
+            }
+          }
+        }
+        // The rotation application's role gets kms:Decrypt/GenerateDataKey on the key it is given
+        // (kmsKeyArn) and the secret actions on the secret; the key policy and secret policy must let it.
+        const key = t.props(secretId).KmsKeyId;
+        if (key && params.kmsKeyArn !== key) problems.push(`the rotation application is given key ${params.kmsKeyArn}, the secret is encrypted with ${key}`);
+        const rotationRole = {
+          roleArn: `arn:aws:iam::${ACCOUNT}:role/rotation-function`,
+          policies: [{
+            Version: '2012-10-17',
+            Statement: [
+              { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'], Resource: secretArn },
+              ...(key ? [{ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key }] : []),
+            ],
+          }],
+        };
+        problems.push(...denied(ctx, [
+          ...['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'].map((action) => ({ caller: rotationRole, action, resource: secretArn })),
+          ...(key ? ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({
+            caller: rotationRole, action, resource: key,
+            context: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': secretArn },
+          })) : []),
+        ]));
+        return problems;
+      });
+    },
+  },
+  {
+    id: 'secure-string-writer',
+    title: 'SecureString custom resource → ssm:PutParameter and kms:Encrypt on its key; its own logs',
+    modes: ALL_BUT('parts'),
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(t.ofType('Custom::FlaskSecureStringParameter'), 'generated SecureString parameter').flatMap((id) => {
+        const p = t.props(id);
+        const fn = t.ofType('AWS::Lambda::Function').find((f) => t.getAtt(f, 'Arn') === p.ServiceToken);
+        if (!fn) return [`custom resource ${id} has no handler function in the template`];
+        const f = t.props(fn);
+        const roleId = ctx.iam.roleIdOf(f.Role)!;
+        const arn = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${p.ParameterName}`;
+        const logGroup = f.LoggingConfig?.LogGroup ?? `/aws/lambda/${t.ref(fn)}`;
+        return [
+          ...assumes(ctx, roleId, 'lambda.amazonaws.com'),
+          ...denied(ctx, [
+            { caller: { role: roleId }, action: 'ssm:PutParameter', resource: arn },
+            { caller: { role: roleId }, action: 'ssm:DeleteParameter', resource: arn },
+            {
+              caller: { role: roleId }, action: 'kms:Encrypt', resource: p.KeyId,
+              context: { 'kms:ViaService': `ssm.${REGION}.amazonaws.com`, 'kms:EncryptionContext:PARAMETER_ARN': arn },
+            },
+          ]),
+          ...writesLogs(ctx, roleId, logGroup, '2026/01/01/[$LATEST]0123456789abcdef'),
+          ...(f.VpcConfig ? servicesFrom(ctx, (f.VpcConfig.SubnetIds as string[]).map((subnet) => ({ subnet, securityGroups: f.VpcConfig.SecurityGroupIds })), ['ssm']) : []),
+        ];
+      });
+    },
+  },
+  {
+    id: 'flow-logs',
+    title: 'VPC flow logs → log group and its key',
+    modes: ALL_BUT('parts'),
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(t.ofType('AWS::EC2::FlowLog').filter((f) => (t.props(f).LogDestinationType ?? 'cloud-watch-logs') === 'cloud-watch-logs'), 'flow log to CloudWatch Logs').flatMap((id) => {
+        const p = t.props(id);
+        const roleId = ctx.iam.roleIdOf(p.DeliverLogsPermissionArn);
+        if (!roleId) return [`flow log ${id} has no delivery role in the template`];
+        return [
+          ...assumes(ctx, roleId, 'vpc-flow-logs.amazonaws.com', `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc-flow-log/fl-0123456789abcdef0`),
+          ...writesLogs(ctx, roleId, p.LogGroupName, 'eni-0123456789abcdef0-all', true),
+        ];
+      });
+    },
+  },
+  {
+    id: 'rds-logs',
+    title: 'RDS → PostgreSQL log export (log group, key) and Enhanced Monitoring (role, RDSOSMetrics)',
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      for (const c of requireSome(t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster')) {
+        for (const type of t.props(c).EnableCloudwatchLogsExports ?? []) {
+          const name = `/aws/rds/cluster/${t.ref(c)}/${type}`;
+          // A group the template defines must be there before RDS first exports to it, or RDS creates its own (unencrypted) one.
+          const group = t.ofType('AWS::Logs::LogGroup').find((g) => t.ref(g) === name);
+          if (!group) { problems.push(`log export ${type}: no log group ${name} in the template`); continue; }
+          problems.push(...logKeyProblems(ctx, name));
+          for (const inst of t.ofType('AWS::RDS::DBInstance').filter((i) => t.props(i).DBClusterIdentifier === t.ref(c))) {
+            if (![t.resource(inst).DependsOn ?? []].flat().includes(group)) problems.push(`instance ${inst} can start exporting before log group ${group} exists`);
+          }
+        }
+      }
+      for (const inst of t.ofType('AWS::RDS::DBInstance')) {
+        const p = t.props(inst);
+        if (!p.MonitoringInterval || Number(p.MonitoringInterval) === 0) continue;
+        const roleId = ctx.iam.roleIdOf(p.MonitoringRoleArn);
+        if (!roleId) { problems.push(`instance ${inst} has no Enhanced Monitoring role in the template`); continue; }
+        problems.push(...assumes(ctx, roleId, 'monitoring.rds.amazonaws.com'));
+        problems.push(...denied(ctx, ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+          caller: { role: roleId }, action, resource: `${logGroupArn('RDSOSMetrics')}:log-stream:db-ABCDEFGHIJKLMNOP`,
+        }))));
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'default-sg-lock',
+    title: 'CDK\'s default-security-group handler → ec2:Revoke* on the VPC\'s default security group',
+    modes: ALL_BUT('parts'),
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(t.ofType('Custom::VpcRestrictDefaultSG'), 'default security group lock').flatMap((id) => {
+        const p = t.props(id);
+        const fn = t.ofType('AWS::Lambda::Function').find((f) => t.getAtt(f, 'Arn') === p.ServiceToken);
+        if (!fn) return [`${id} has no handler function in the template`];
+        const roleId = ctx.iam.roleIdOf(t.props(fn).Role)!;
+        const sg = `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/${p.DefaultSecurityGroupId}`;
+        return [
+          ...assumes(ctx, roleId, 'lambda.amazonaws.com'),
+          ...denied(ctx, ['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'].map((action) => ({ caller: { role: roleId }, action, resource: sg }))),
+        ];
+      });
+    },
+  },
+  {
+    id: 'nat-internet',
+    title: 'Tasks → NAT → internet (default route, NAT with a public address, internet gateway)',
+    modes: ALL_BUT('vpc-endpoints'),
+    prove(ctx) {
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => task.endpoints.flatMap((e) => ctx.net.internetProblems(e, 443).map((p) => `from ${e.subnet}: ${p}`)));
+    },
+  },
+];
+
+const ALL_MODES = ALL_BUT();
+
+/**
+ * Proofs that fail on this branch because of a defect of issue 10 whose fix is made on another
+ * branch. They run in known-defects.paths.test.ts (which fails until the fix is merged), not in
+ * runtime-paths.paths.test.ts; remove an entry when its fix lands, and the README matrix follows.
+ */
+export const KNOWN_DEFECTS: { defect: string; paths: string[]; modes: string[] }[] = [
+  {
+    defect: 'defect 1: the alarm topic policy holds only the SSL Deny, so CloudWatch may not publish',
+    paths: ['alarm-notify'],
+    modes: ALL_BUT('parts'),
+  },
+  {
+    defect: 'defect 2: the NAT instance has no public address',
+    paths: ['image-pull', 'parameters', 'database-secret', 'task-logs', 'nat-internet'],
+    modes: ['nat-instance'],
+  },
+  {
+    defect: 'defect 3: the rotation function sits in the isolated Data subnets, with no route to Secrets Manager',
+    paths: ['rotation'],
+    modes: ['rotation'],
+  },
+  {
+    defect: 'defect 4: CloudWatchRoleMode.NONE still turns on access logs, which need the account role',
+    paths: ['api-logs'],
+    modes: ['cw-role-none'],
+  },
+  {
+    defect: 'defect 5: the ECS service does not wait for the Aurora writer instance',
+    paths: ['first-create-order'],
+    modes: ALL_MODES,
+  },
+];
+
+/** The known defect that makes a (path, mode) proof fail on this branch, if any. */
+export function knownDefect(pathId: string, modeId: string): string | undefined {
+  return KNOWN_DEFECTS.find((d) => d.paths.includes(pathId) && d.modes.includes(modeId))?.defect;
+}
+
+/** Whether a path exists in a mode. */
+export function appliesTo(path: RuntimePath, modeId: string): boolean {
+  return !path.modes || path.modes.includes(modeId);
+}
+
+/** The (path, mode) pairs the suite proves. */
+export function pairs(modes: Mode[]): { path: RuntimePath; mode: Mode }[] {
+  return PATHS.flatMap((path) => modes.filter((m) => appliesTo(path, m.id)).map((mode) => ({ path, mode })));
+}
