@@ -1,0 +1,261 @@
+import { CfnTemplate, Json } from './lib/cfn';
+import { mode as modeOf } from './lib/modes';
+import { PATHS } from './lib/paths';
+import { contextOf, templateOf } from './lib/synth';
+
+/*
+ * Each kind of proof shown able to fail: a passing mode's template is broken in one place and the
+ * proof must name the break. Each known defect is also shown to be the only thing its proof
+ * objects to: the template is repaired the way the fix would, and the proof passes.
+ */
+
+function prove(pathId: string, modeId: string, mutate: (raw: CfnTemplate) => void): string[] {
+  const raw = JSON.parse(JSON.stringify(templateOf(modeOf(modeId)))) as CfnTemplate;
+  mutate(raw);
+  return PATHS.find((p) => p.id === pathId)!.prove(contextOf(modeOf(modeId), raw));
+}
+
+function idOf(raw: CfnTemplate, type: string, match: (props: Json, id: string) => boolean = () => true): string {
+  const found = Object.entries(raw.Resources).filter(([id, r]) => r.Type === type && match(r.Properties ?? {}, id));
+  if (found.length === 0) throw new Error(`no ${type} to mutate`);
+  return found[0][0];
+}
+
+function props(raw: CfnTemplate, id: string): Json {
+  return raw.Resources[id].Properties;
+}
+
+/** The execution role's policy (the one that grants ssm:GetParameters). */
+function executionPolicy(raw: CfnTemplate): Json {
+  return props(raw, idOf(raw, 'AWS::IAM::Policy', (p) => JSON.stringify(p).includes('ssm:GetParameters')));
+}
+
+describe('permissions: identity policies', () => {
+  test('without ssm:GetParameters the execution role cannot read the settings', () => {
+    const problems = prove('parameters', 'nat-gateway', (raw) => {
+      const doc = executionPolicy(raw).PolicyDocument;
+      doc.Statement = doc.Statement.filter((s: Json) => ![s.Action].flat().includes('ssm:GetParameters'));
+    });
+    expect(problems.join('\n')).toMatch(/ssm:GetParameters on arn:aws:ssm:ap-southeast-1:123456789012:parameter\/flask-app\/Test\/PORT: ImplicitlyDenied/);
+  });
+
+  test('a kms:ViaService condition for the wrong service denies the SecureString decrypt', () => {
+    const problems = prove('parameters', 'nat-gateway', (raw) => {
+      for (const s of executionPolicy(raw).PolicyDocument.Statement) {
+        if (s.Condition?.StringEquals?.['kms:ViaService']) s.Condition.StringEquals['kms:ViaService'] = 'secretsmanager.ap-southeast-1.amazonaws.com';
+      }
+    });
+    expect(problems.join('\n')).toMatch(/kms:Decrypt on arn:aws:kms:.*: ImplicitlyDenied/);
+  });
+
+  test('an encryption context naming another parameter denies the SecureString decrypt', () => {
+    const problems = prove('parameters', 'nat-gateway', (raw) => {
+      for (const s of executionPolicy(raw).PolicyDocument.Statement) {
+        if (s.Condition?.StringEquals?.['kms:EncryptionContext:PARAMETER_ARN']) {
+          s.Condition.StringEquals['kms:EncryptionContext:PARAMETER_ARN'] = ['arn:aws:ssm:ap-southeast-1:123456789012:parameter/other/JWT_SECRET'];
+        }
+      }
+    });
+    expect(problems.join('\n')).toMatch(/kms:Decrypt on arn:aws:kms:.*: ImplicitlyDenied/);
+  });
+});
+
+describe('permissions: resource, key and trust policies', () => {
+  test('a log key without the CloudWatch Logs statement cannot encrypt the task logs', () => {
+    const problems = prove('task-logs', 'nat-gateway', (raw) => {
+      const group = props(raw, idOf(raw, 'AWS::Logs::LogGroup', (_p, id) => id.startsWith('PServiceLogs')));
+      const keyId = group.KmsKeyId['Fn::GetAtt'][0];
+      const policy = props(raw, keyId).KeyPolicy;
+      policy.Statement = policy.Statement.filter((s: Json) => !JSON.stringify(s.Principal).includes('logs.'));
+    });
+    expect(problems.join('\n')).toMatch(/logs\.ap-southeast-1\.amazonaws\.com kms:GenerateDataKey on .*: ImplicitlyDenied/);
+  });
+
+  test('a key policy that does not delegate to the account denies the execution role', () => {
+    const problems = prove('database-secret', 'nat-gateway', (raw) => {
+      const secret = props(raw, idOf(raw, 'AWS::SecretsManager::Secret'));
+      const policy = props(raw, secret.KmsKeyId['Fn::GetAtt'][0]).KeyPolicy;
+      policy.Statement = policy.Statement.filter((s: Json) => !JSON.stringify(s.Principal).includes(':root'));
+      // Without the account delegation, only a statement naming the role could allow it.
+      policy.Statement = policy.Statement.filter((s: Json) => !JSON.stringify(s.Principal).includes('ExecutionRole'));
+    });
+    expect(problems.join('\n')).toMatch(/kms:Decrypt on arn:aws:kms:.*: ImplicitlyDenied/);
+  });
+
+  test('an execution role trusted by another service cannot be assumed by ECS', () => {
+    const problems = prove('image-pull', 'nat-gateway', (raw) => {
+      const role = props(raw, idOf(raw, 'AWS::IAM::Role', (_p, id) => id.includes('ExecutionRole')));
+      role.AssumeRolePolicyDocument.Statement[0].Principal.Service = 'lambda.amazonaws.com';
+    });
+    expect(problems.join('\n')).toMatch(/ecs-tasks\.amazonaws\.com sts:AssumeRole on .*: ImplicitlyDenied/);
+  });
+
+  test('alarm → SNS: a topic policy allowing CloudWatch from this account passes, one scoped to another region fails', () => {
+    const allow = (sourceArn: string) => (raw: CfnTemplate) => {
+      const policy = props(raw, idOf(raw, 'AWS::SNS::TopicPolicy')).PolicyDocument;
+      policy.Statement.push({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: policy.Statement[0].Resource,
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' }, ArnLike: { 'aws:SourceArn': sourceArn } },
+      });
+    };
+    expect(prove('alarm-notify', 'nat-gateway', allow('arn:aws:cloudwatch:ap-southeast-1:123456789012:alarm:*'))).toEqual([]);
+    expect(prove('alarm-notify', 'nat-gateway', allow('arn:aws:cloudwatch:us-east-1:123456789012:alarm:*')).join('\n'))
+      .toMatch(/cloudwatch\.amazonaws\.com sns:Publish on .*: ImplicitlyDenied/);
+  });
+
+  test('alarm → SNS: an explicit Deny in the topic policy wins over the Allow', () => {
+    const problems = prove('alarm-notify', 'nat-gateway', (raw) => {
+      const policy = props(raw, idOf(raw, 'AWS::SNS::TopicPolicy')).PolicyDocument;
+      policy.Statement.push({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: policy.Statement[0].Resource });
+      policy.Statement[0].Condition = { Bool: { 'aws:SecureTransport': 'true' } };
+    });
+    expect(problems.join('\n')).toMatch(/sns:Publish on .*: ExplicitlyDenied/);
+  });
+
+  test('the API Gateway CloudWatch role without the push-to-logs policy cannot write access logs', () => {
+    const problems = prove('api-logs', 'nat-gateway', (raw) => {
+      delete props(raw, idOf(raw, 'AWS::IAM::Role', (p) => JSON.stringify(p).includes('apigateway.amazonaws.com'))).ManagedPolicyArns;
+    });
+    expect(problems.join('\n')).toMatch(/logs:PutLogEvents on .*: ImplicitlyDenied/);
+  });
+});
+
+describe('network', () => {
+  test('a task security group without HTTPS egress cannot reach ECR', () => {
+    const problems = prove('image-pull', 'nat-gateway', (raw) => {
+      props(raw, idOf(raw, 'AWS::EC2::SecurityGroup', (p) => /Flask service tasks/.test(p.GroupDescription))).SecurityGroupEgress = [
+        { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', FromPort: 252, IpProtocol: 'icmp', ToPort: 86 },
+      ];
+    });
+    expect(problems.join('\n')).toMatch(/no egress rule of sg-PServiceTaskSecurityGroup\w+ allows tcp\/443/);
+  });
+
+  test('a security group with no egress rules at all keeps CloudFormation\'s allow-all egress', () => {
+    expect(prove('image-pull', 'nat-gateway', (raw) => {
+      delete props(raw, idOf(raw, 'AWS::EC2::SecurityGroup', (p) => /Flask service tasks/.test(p.GroupDescription))).SecurityGroupEgress;
+    })).toEqual([]);
+  });
+
+  test('without the database ingress rule the tasks cannot reach Aurora', () => {
+    const problems = prove('task-database', 'nat-gateway', (raw) => {
+      delete raw.Resources[idOf(raw, 'AWS::EC2::SecurityGroupIngress', (p) => p.Description === 'PostgreSQL from the Flask service')];
+    });
+    expect(problems.join('\n')).toMatch(/inbound: no ingress rule of sg-PDatabaseSecurityGroup\w+ admits tcp\/5432/);
+  });
+
+  test('without the task egress rule to the database the tasks cannot reach Aurora', () => {
+    const problems = prove('task-database', 'nat-gateway', (raw) => {
+      delete raw.Resources[idOf(raw, 'AWS::EC2::SecurityGroupEgress', (p) => p.Description === 'PostgreSQL from the Flask service')];
+    });
+    expect(problems.join('\n')).toMatch(/outbound: no egress rule .* allows tcp\/5432/);
+  });
+
+  test('a NAT gateway without its Elastic IP gives no internet egress', () => {
+    const problems = prove('nat-internet', 'nat-gateway', (raw) => {
+      delete props(raw, idOf(raw, 'AWS::EC2::NatGateway')).AllocationId;
+    });
+    expect(problems.join('\n')).toMatch(/NAT gateway \w+ has no Elastic IP/);
+  });
+
+  test('an app subnet without a default route has no egress', () => {
+    const problems = prove('nat-internet', 'nat-gateway', (raw) => {
+      for (const id of Object.keys(raw.Resources).filter((k) => /AppSubnet\dDefaultRoute/.test(k))) delete raw.Resources[id];
+    });
+    expect(problems.join('\n')).toMatch(/has no default route/);
+  });
+
+  test('an interface endpoint without private DNS is not used by the SDK', () => {
+    const problems = prove('parameters', 'vpc-endpoints', (raw) => {
+      props(raw, idOf(raw, 'AWS::EC2::VPCEndpoint', (p) => p.ServiceName === 'com.amazonaws.ap-southeast-1.ssm')).PrivateDnsEnabled = false;
+    });
+    expect(problems.join('\n')).toMatch(/endpoint \w+ for ssm has no private DNS/);
+  });
+
+  test('an interface endpoint whose security group admits nothing cannot be reached', () => {
+    const problems = prove('image-pull', 'vpc-endpoints', (raw) => {
+      delete props(raw, idOf(raw, 'AWS::EC2::SecurityGroup', (_p, id) => id.startsWith('PNetworkVpcEcrDockerSecurityGroup'))).SecurityGroupIngress;
+    });
+    expect(problems.join('\n')).toMatch(/ecr\.dkr endpoint \w+ inbound: no ingress rule .* admits tcp\/443/);
+  });
+
+  test('without the S3 gateway endpoint the image layers have no way out of the VPC_ENDPOINTS VPC', () => {
+    const problems = prove('image-pull', 'vpc-endpoints', (raw) => {
+      delete raw.Resources[idOf(raw, 'AWS::EC2::VPCEndpoint', (p) => JSON.stringify(p.ServiceName).includes('.s3'))];
+    });
+    expect(problems.join('\n')).toMatch(/s3 \(no endpoint, over the internet\): subnet \w+ has no default route/);
+  });
+
+  test('a target group on another port than the container breaks API → task', () => {
+    const problems = prove('api-to-task', 'nat-gateway', (raw) => {
+      props(raw, idOf(raw, 'AWS::ElasticLoadBalancingV2::TargetGroup')).Port = 9000;
+    });
+    expect(problems.join('\n')).toMatch(/sends to 9000 but the service registers container port 8000/);
+  });
+
+  test('a task security group that does not admit the load balancer fails traffic and health checks', () => {
+    const problems = prove('api-to-task', 'nat-gateway', (raw) => {
+      delete raw.Resources[idOf(raw, 'AWS::EC2::SecurityGroupIngress', (p) => p.Description === 'Container port from the NLB')];
+    });
+    expect(problems.join('\n')).toMatch(/\(traffic\): inbound: no ingress rule/);
+    expect(problems.join('\n')).toMatch(/\(health check\): inbound: no ingress rule/);
+  });
+});
+
+describe('deploy order', () => {
+  test('a stage that does not wait for the API Gateway account role is reported', () => {
+    const problems = prove('api-logs', 'nat-gateway', (raw) => {
+      delete (raw.Resources[idOf(raw, 'AWS::ApiGateway::Stage')] as Json).DependsOn;
+    });
+    expect(problems.join('\n')).toMatch(/does not depend on \w+: it can be created before the role is set/);
+  });
+});
+
+describe('known defects: the repair the fix makes is all the proof asks for', () => {
+  test('defect 1: a CloudWatch publish statement scoped to the account\'s alarms', () => {
+    for (const modeId of ['nat-gateway', 'production']) {
+      expect(prove('alarm-notify', modeId, (raw) => {
+        const policy = props(raw, idOf(raw, 'AWS::SNS::TopicPolicy')).PolicyDocument;
+        policy.Statement.push({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Resource: policy.Statement[0].Resource,
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' }, ArnLike: { 'aws:SourceArn': 'arn:aws:cloudwatch:ap-southeast-1:123456789012:alarm:*' } },
+        });
+      })).toEqual([]);
+    }
+  });
+
+  test('defect 2: an Elastic IP on the NAT instance', () => {
+    const addEip = (raw: CfnTemplate) => {
+      const instance = idOf(raw, 'AWS::EC2::Instance');
+      raw.Resources.NatEip = { Type: 'AWS::EC2::EIP', Properties: { Domain: 'vpc', InstanceId: { Ref: instance } } };
+    };
+    for (const pathId of ['nat-internet', 'image-pull', 'parameters', 'database-secret', 'task-logs']) {
+      expect(prove(pathId, 'nat-instance', addEip)).toEqual([]);
+    }
+  });
+
+  test('defect 3: the rotation function in the app subnets', () => {
+    expect(prove('rotation', 'rotation', (raw) => {
+      const app = props(raw, idOf(raw, 'AWS::Serverless::Application'));
+      app.Parameters.vpcSubnetIds = { 'Fn::Join': [',', [{ Ref: 'PNetworkVpcAppSubnet1SubnetD74E011A' }, { Ref: 'PNetworkVpcAppSubnet2Subnet74D7D5D4' }]] };
+    })).toEqual([]);
+  });
+
+  test('defect 4: no access logs in CloudWatchRoleMode.NONE', () => {
+    expect(prove('api-logs', 'cw-role-none', (raw) => {
+      delete props(raw, idOf(raw, 'AWS::ApiGateway::Stage')).AccessLogSetting;
+    })).toEqual([]);
+  });
+
+  test('defect 5: the service depends on the writer', () => {
+    expect(prove('first-create-order', 'nat-gateway', (raw) => {
+      const service = raw.Resources[idOf(raw, 'AWS::ECS::Service')] as Json;
+      service.DependsOn = [...(service.DependsOn ?? []), idOf(raw, 'AWS::RDS::DBInstance')];
+    })).toEqual([]);
+  });
+});
