@@ -204,6 +204,22 @@ describe('network', () => {
   });
 });
 
+describe('settings and TLS', () => {
+  test('a DB_HOST setting that does not name the cluster endpoint is reported', () => {
+    const problems = prove('task-database', 'nat-gateway', (raw) => {
+      props(raw, idOf(raw, 'AWS::SSM::Parameter', (p) => p.Name === '/flask-app/Test/DB_HOST')).Value = 'db.example.com';
+    });
+    expect(problems.join('\n')).toMatch(/no setting of the container holds the cluster endpoint/);
+  });
+
+  test('a cluster without rds.force_ssl accepts plain connections', () => {
+    const problems = prove('database-tls', 'nat-gateway', (raw) => {
+      props(raw, idOf(raw, 'AWS::RDS::DBClusterParameterGroup')).Parameters['rds.force_ssl'] = '0';
+    });
+    expect(problems.join('\n')).toMatch(/does not set rds.force_ssl to 1/);
+  });
+});
+
 describe('deploy order', () => {
   test('a stage that does not wait for the API Gateway account role is reported', () => {
     const problems = prove('api-logs', 'nat-gateway', (raw) => {
@@ -250,6 +266,17 @@ describe('known defects: the repair the fix makes is all the proof asks for', ()
     expect(prove('api-logs', 'cw-role-none', (raw) => {
       delete props(raw, idOf(raw, 'AWS::ApiGateway::Stage')).AccessLogSetting;
     })).toEqual([]);
+  });
+
+  test('defect 8: the NLB security group with only its egress to the tasks', () => {
+    const restrict = (raw: CfnTemplate) => {
+      props(raw, idOf(raw, 'AWS::EC2::SecurityGroup', (_p, id) => id.startsWith('PServiceLoadBalancerSecurityGroup'))).SecurityGroupEgress = [
+        { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', FromPort: 252, IpProtocol: 'icmp', ToPort: 86 },
+      ];
+    };
+    expect(prove('nlb-egress-scope', 'nat-gateway', restrict)).toEqual([]);
+    // ...and the traffic still flows.
+    expect(prove('api-to-task', 'nat-gateway', restrict)).toEqual([]);
   });
 
   test('defect 5: the service depends on the writer', () => {

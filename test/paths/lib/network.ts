@@ -22,7 +22,7 @@ export function cidrContains(outer: string, inner: string): boolean {
   return om >>> 0 <= im >>> 0 && ((inn & om) >>> 0) === on;
 }
 
-interface Rule {
+export interface Rule {
   readonly protocol: string;
   readonly from: number;
   readonly to: number;

@@ -121,6 +121,16 @@ function servicesFrom(ctx: ProofContext, endpoints: Endpoint[], services: string
   return endpoints.flatMap((e) => services.flatMap((s) => ctx.net.serviceProblems(e, s).map((p) => `from ${e.subnet}: ${p}`)));
 }
 
+/** Values of the container's settings: its environment and the String parameters its secrets come from. */
+function settingValues(ctx: ProofContext, task: Task): string[] {
+  const fromParameters = (task.container.Secrets ?? []).flatMap((s: Json) => {
+    const name = String(s.ValueFrom).replace(/^arn:aws:ssm:[^:]+:\d+:parameter/, '');
+    const id = ctx.t.ofType('AWS::SSM::Parameter').find((x) => ctx.t.ref(x) === name);
+    return id ? [String(ctx.t.props(id).Value)] : [];
+  });
+  return [...fromParameters, ...(task.container.Environment ?? []).map((e: Json) => String(e.Value))];
+}
+
 /** Where a SecureString parameter's value is encrypted: the key of the custom resource that writes it. */
 function secureStringKey(ctx: ProofContext, parameterName: string): string | undefined {
   const id = ctx.t.ofType('Custom::FlaskSecureStringParameter').find((c) => ctx.t.props(c).ParameterName === parameterName);
@@ -254,8 +264,28 @@ export const PATHS: RuntimePath[] = [
         const port = Number(cluster.Port ?? 5432);
         const group = ctx.t.ofType('AWS::RDS::DBSubnetGroup').find((g) => ctx.t.ref(g) === cluster.DBSubnetGroupName);
         const dbSubnets: string[] = group ? ctx.t.props(group).SubnetIds : [];
-        return task.endpoints.flatMap((from) => dbSubnets.flatMap((subnet) =>
-          ctx.net.vpcProblems(from, { subnet, securityGroups: cluster.VpcSecurityGroupIds }, port).map((p) => `${from.subnet} → ${subnet}: ${p}`)));
+        const settings = settingValues(ctx, task);
+        const host = String(ctx.t.getAtt(c, 'Endpoint.Address'));
+        const problems: string[] = [];
+        // The app finds the database through its settings: one must hold the writer endpoint, one the port.
+        if (!settings.includes(host)) problems.push(`no setting of the container holds the cluster endpoint ${host}`);
+        if (!settings.includes(String(port))) problems.push(`no setting of the container holds the cluster port ${port}`);
+        return [...problems, ...task.endpoints.flatMap((from) => dbSubnets.flatMap((subnet) =>
+          ctx.net.vpcProblems(from, { subnet, securityGroups: cluster.VpcSecurityGroupIds }, port).map((p) => `${from.subnet} → ${subnet}: ${p}`)))];
+      }));
+    },
+  },
+  {
+    id: 'database-tls',
+    title: 'Task → Aurora over TLS only (sslmode require or stricter; rds.force_ssl on)',
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => requireSome(t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster').flatMap((c) => {
+        const problems: string[] = [];
+        if (!settingValues(ctx, task).some((v) => ['require', 'verify-ca', 'verify-full'].includes(v))) problems.push('no setting asks libpq for sslmode require, verify-ca or verify-full');
+        const group = t.ofType('AWS::RDS::DBClusterParameterGroup').find((g) => t.ref(g) === t.props(c).DBClusterParameterGroupName);
+        if (String(group ? t.props(group).Parameters?.['rds.force_ssl'] : undefined) !== '1') problems.push(`cluster ${c} does not set rds.force_ssl to 1: it accepts plain connections`);
+        return problems;
       }));
     },
   },
@@ -335,6 +365,33 @@ export const PATHS: RuntimePath[] = [
         }
       }
       return [...new Set(problems)];
+    },
+  },
+  {
+    id: 'nlb-egress-scope',
+    title: 'NLB security group → the tasks only (traffic and health-check ports; no other egress)',
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      for (const nlb of requireSome(t.ofType('AWS::ElasticLoadBalancingV2::LoadBalancer').filter((l) => (t.props(l).SecurityGroups ?? []).length), 'load balancer with a security group')) {
+        const lbArn = t.ref(nlb);
+        const groups = t.ofType('AWS::ElasticLoadBalancingV2::TargetGroup').filter((g) => t.ofType('AWS::ElasticLoadBalancingV2::Listener')
+          .some((l) => t.props(l).LoadBalancerArn === lbArn && JSON.stringify(t.props(l).DefaultActions).includes(t.ref(g))));
+        const ports = new Set(groups.flatMap((g) => {
+          const p = t.props(g);
+          return [Number(p.Port), !p.HealthCheckPort || p.HealthCheckPort === 'traffic-port' ? Number(p.Port) : Number(p.HealthCheckPort)];
+        }));
+        const taskSgs = new Set(tasks(ctx).filter((x) => (t.props(x.serviceId).LoadBalancers ?? []).some((r: Json) => groups.some((g) => t.ref(g) === r.TargetGroupArn)))
+          .flatMap((x) => x.endpoints.flatMap((e) => e.securityGroups)));
+        for (const sg of t.props(nlb).SecurityGroups as string[]) {
+          // CDK's placeholder rule for "no egress" (255.255.255.255/32, ICMP) matches no traffic.
+          for (const rule of (ctx.net.egressRules(sg) ?? []).filter((r) => r.cidr !== '255.255.255.255/32')) {
+            const toTasks = rule.sg && taskSgs.has(rule.sg) && rule.protocol === 'tcp' && [...ports].some((port) => rule.from <= port && port <= rule.to) && rule.to - rule.from < 1;
+            if (!toTasks) problems.push(`${sg} allows egress ${rule.protocol}/${rule.from}-${rule.to} to ${rule.sg ?? rule.cidr ?? rule.prefixList}: more than the load balancer needs`);
+          }
+        }
+      }
+      return problems;
     },
   },
   {
@@ -588,6 +645,11 @@ export const KNOWN_DEFECTS: { defect: string; paths: string[]; modes: string[] }
   {
     defect: 'defect 5: the ECS service does not wait for the Aurora writer instance',
     paths: ['first-create-order'],
+    modes: ALL_MODES,
+  },
+  {
+    defect: 'defect 8: the NLB security group keeps EC2\'s allow-all egress (no egress rule in its definition)',
+    paths: ['nlb-egress-scope'],
     modes: ALL_MODES,
   },
 ];
