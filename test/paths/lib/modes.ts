@@ -3,6 +3,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { ACCOUNT, REGION } from './cfn';
 import {
   AuroraServerlessV2Db,
   CloudWatchRoleMode,
@@ -13,7 +14,6 @@ import {
   KeyedRestApi,
   PlatformProfile,
 } from '../../../src';
-import { ACCOUNT, REGION } from './cfn';
 
 /** One way of using the library whose synthesized template the path proofs run on. */
 export interface Mode {
@@ -21,10 +21,10 @@ export interface Mode {
   readonly id: string;
   /** What the mode sets, in a few words (README). */
   readonly description: string;
-  /** Builds the mode's stack in a fresh app. */
-  build(): Stack;
   /** What the mode assumes of the account: its API Gateway CloudWatch role is already set. */
   readonly accountHasApiGatewayRole?: boolean;
+  /** Builds the mode's stack in a fresh app. */
+  build(): Stack;
 }
 
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', '..', 'integ', 'assets', 'echo-app'));

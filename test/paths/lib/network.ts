@@ -6,20 +6,18 @@ export interface Endpoint {
   readonly securityGroups: string[];
 }
 
-/** An IPv4 CIDR as [network, mask] integers. */
+/** An IPv4 CIDR as [address as a number, prefix length]. */
 function parseCidr(cidr: string): [number, number] {
   const [ip, bits] = cidr.split('/');
-  const n = ip.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) >>> 0;
-  const prefix = Number(bits ?? 32);
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return [(n & mask) >>> 0, mask];
+  return [ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0), Number(bits ?? 32)];
 }
 
 /** Whether CIDR `outer` contains every address of CIDR `inner`. */
 export function cidrContains(outer: string, inner: string): boolean {
-  const [on, om] = parseCidr(outer);
-  const [inn, im] = parseCidr(inner);
-  return om >>> 0 <= im >>> 0 && ((inn & om) >>> 0) === on;
+  const [on, op] = parseCidr(outer);
+  const [inn, ip] = parseCidr(inner);
+  const block = 2 ** (32 - op);
+  return op <= ip && Math.floor(on / block) === Math.floor(inn / block);
 }
 
 export interface Rule {

@@ -381,8 +381,9 @@ export const PATHS: RuntimePath[] = [
           const p = t.props(g);
           return [Number(p.Port), !p.HealthCheckPort || p.HealthCheckPort === 'traffic-port' ? Number(p.Port) : Number(p.HealthCheckPort)];
         }));
-        const taskSgs = new Set(tasks(ctx).filter((x) => (t.props(x.serviceId).LoadBalancers ?? []).some((r: Json) => groups.some((g) => t.ref(g) === r.TargetGroupArn)))
-          .flatMap((x) => x.endpoints.flatMap((e) => e.securityGroups)));
+        const registered = (serviceId: string) => (t.props(serviceId).LoadBalancers ?? [])
+          .some((r: Json) => groups.some((g) => t.ref(g) === r.TargetGroupArn));
+        const taskSgs = new Set(tasks(ctx).filter((x) => registered(x.serviceId)).flatMap((x) => x.endpoints.flatMap((e) => e.securityGroups)));
         for (const sg of t.props(nlb).SecurityGroups as string[]) {
           // CDK's placeholder rule for "no egress" (255.255.255.255/32, ICMP) matches no traffic.
           for (const rule of (ctx.net.egressRules(sg) ?? []).filter((r) => r.cidr !== '255.255.255.255/32')) {
@@ -499,7 +500,9 @@ export const PATHS: RuntimePath[] = [
         problems.push(...denied(ctx, [
           ...['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'].map((action) => ({ caller: rotationRole, action, resource: secretArn })),
           ...(key ? ['kms:Decrypt', 'kms:GenerateDataKey'].map((action) => ({
-            caller: rotationRole, action, resource: key,
+            caller: rotationRole,
+            action,
+            resource: key,
             context: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': secretArn },
           })) : []),
         ]));
@@ -527,7 +530,9 @@ export const PATHS: RuntimePath[] = [
             { caller: { role: roleId }, action: 'ssm:PutParameter', resource: arn },
             { caller: { role: roleId }, action: 'ssm:DeleteParameter', resource: arn },
             {
-              caller: { role: roleId }, action: 'kms:Encrypt', resource: p.KeyId,
+              caller: { role: roleId },
+              action: 'kms:Encrypt',
+              resource: p.KeyId,
               context: { 'kms:ViaService': `ssm.${REGION}.amazonaws.com`, 'kms:EncryptionContext:PARAMETER_ARN': arn },
             },
           ]),
