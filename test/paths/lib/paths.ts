@@ -195,7 +195,7 @@ export const PATHS: RuntimePath[] = [
     title: 'Execution role → each SSM parameter (ssm:GetParameters, kms:Decrypt on its key via SSM)',
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
-        const params = requireSome((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':ssm:')), 'SSM-backed container secret');
+        const params = requireSome<Json>((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':ssm:')), 'SSM-backed container secret');
         const problems: string[] = [];
         for (const s of params) {
           const arn: string = s.ValueFrom;
@@ -219,7 +219,7 @@ export const PATHS: RuntimePath[] = [
     title: 'Execution role → the database secret (secretsmanager:GetSecretValue, kms:Decrypt via Secrets Manager)',
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
-        const secrets = requireSome((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':secretsmanager:')), 'Secrets Manager container secret');
+        const secrets = requireSome<Json>((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':secretsmanager:')), 'Secrets Manager container secret');
         const problems: string[] = [];
         for (const s of secrets) {
           const arn = String(s.ValueFrom).split(':').slice(0, 7).join(':');
