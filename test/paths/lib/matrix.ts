@@ -15,7 +15,7 @@ export function matrixMarkdown(): string {
     return defect ? `✗ ${defectNo(defect)}` : '✓';
   }).join(' | ')} |`);
   const modes = MODES.map((m) => `- \`${m.id}\`: ${m.description}${m.accountHasApiGatewayRole ? ' (assumes the account\'s API Gateway CloudWatch role is set)' : ''}`);
-  const defects = KNOWN_DEFECTS.map((d) => `- ✗ ${defectNo(d.defect)}: ${d.defect.replace(/^defect \d+: /, '')}`);
+  const defects = KNOWN_DEFECTS.map((d) => `- ✗ ${d.defect.replace(/^defect /, '')}`);
   return [
     BEGIN,
     header,
