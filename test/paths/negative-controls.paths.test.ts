@@ -264,6 +264,44 @@ describe('known defects: the repair the fix makes is all the proof asks for', ()
     })).toEqual([]);
   });
 
+  describe('defect 3: tasks replaced after RotationSucceeded', () => {
+    const replaceTasks = (machineActions: string[]) => (raw: CfnTemplate) => {
+      const secret = props(raw, idOf(raw, 'AWS::SecretsManager::RotationSchedule')).SecretId;
+      const service = idOf(raw, 'AWS::ECS::Service');
+      const role = (principal: string, actions: string[], resource: Json) => ({
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: principal }, Action: 'sts:AssumeRole' }] },
+          Policies: [{ PolicyName: 'P', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: resource }] } }],
+        },
+      });
+      raw.Resources.RuleRole = role('events.amazonaws.com', ['states:StartExecution'], { Ref: 'ReplaceTasks' });
+      raw.Resources.MachineRole = role('states.amazonaws.com', machineActions, { Ref: service });
+      raw.Resources.ReplaceTasks = { Type: 'AWS::StepFunctions::StateMachine', Properties: { RoleArn: { 'Fn::GetAtt': ['MachineRole', 'Arn'] } } };
+      raw.Resources.OnRotation = {
+        Type: 'AWS::Events::Rule',
+        Properties: {
+          State: 'ENABLED',
+          EventPattern: {
+            'source': ['aws.secretsmanager'],
+            'detail-type': ['AWS Service Event via CloudTrail'],
+            'detail': { eventSource: ['secretsmanager.amazonaws.com'], eventName: ['RotationSucceeded'], additionalEventData: { SecretId: [secret] } },
+          },
+          Targets: [{ Id: 'T', Arn: { Ref: 'ReplaceTasks' }, RoleArn: { 'Fn::GetAtt': ['RuleRole', 'Arn'] } }],
+        },
+      };
+    };
+
+    test('a rule that starts a state machine allowed ecs:UpdateService on the service is all it asks for', () => {
+      expect(prove('rotation-reaches-app', 'rotation', replaceTasks(['ecs:UpdateService']))).toEqual([]);
+    });
+
+    test('a state machine without ecs:UpdateService does not replace the tasks', () => {
+      expect(prove('rotation-reaches-app', 'rotation', replaceTasks(['ecs:DescribeServices'])).join('\n'))
+        .toMatch(/nothing replaces its tasks after a rotation: role MachineRole ecs:UpdateService on .*: ImplicitlyDenied/);
+    });
+  });
+
   test('defect 4: no access logs in CloudWatchRoleMode.NONE', () => {
     expect(prove('api-logs', 'cw-role-none', (raw) => {
       delete props(raw, idOf(raw, 'AWS::ApiGateway::Stage')).AccessLogSetting;

@@ -97,6 +97,8 @@ export class ResolvedTemplate {
       case 'AWS::RDS::DBCluster': return name('DBClusterIdentifier').toLowerCase();
       case 'AWS::RDS::DBInstance': return name('DBInstanceIdentifier').toLowerCase();
       case 'AWS::KMS::Key': return `key-${id}`;
+      case 'AWS::StepFunctions::StateMachine': return this.arn('states', `stateMachine:${name('StateMachineName')}`);
+      case 'AWS::Events::Rule': return name('Name');
       default: return id;
     }
   }
@@ -125,6 +127,8 @@ export class ResolvedTemplate {
       case 'AWS::RDS::DBCluster.DBClusterArn': return this.arn('rds', `cluster:${ref()}`);
       case 'AWS::RDS::DBCluster.DBClusterResourceId': return `cluster-${id.toUpperCase().slice(0, 20)}`;
       case 'AWS::Lambda::Function.Arn': return this.arn('lambda', `function:${ref()}`);
+      case 'AWS::StepFunctions::StateMachine.Arn': return ref();
+      case 'AWS::Events::Rule.Arn': return this.arn('events', `rule/${ref()}`);
       case 'AWS::WAFv2::WebACL.Arn': return this.arn('wafv2', `regional/webacl/${this.resolve(p.Name) ?? id}/${id}`);
       case 'AWS::ApiGateway::RestApi.RootResourceId': return `root-${id}`;
       case 'AWS::ElasticLoadBalancingV2::LoadBalancer.LoadBalancerFullName': return `net/${id}/0123456789abcdef`;

@@ -131,6 +131,53 @@ function settingValues(ctx: ProofContext, task: Task): string[] {
   return [...fromParameters, ...(task.container.Environment ?? []).map((e: Json) => String(e.Value))];
 }
 
+/** EventBridge rules that match Secrets Manager's RotationSucceeded event for `secretArn`. */
+function rotationRules(ctx: ProofContext, secretArn: string): string[] {
+  return ctx.t.ofType('AWS::Events::Rule').filter((id) => {
+    const p = ctx.t.props(id);
+    const pattern = p.EventPattern ?? {};
+    const detail = pattern.detail ?? {};
+    const secretIds = detail.additionalEventData?.SecretId;
+    return p.State !== 'DISABLED' && (pattern.source ?? []).includes('aws.secretsmanager')
+      && (detail.eventName ?? []).includes('RotationSucceeded') && (!secretIds || secretIds.includes(secretArn));
+  });
+}
+
+/**
+ * Why a rule's targets would not replace the service's tasks: EventBridge must be allowed to start
+ * the target (a state machine through the target role, or a function through its resource
+ * policy) and the target's own role must be allowed ecs:UpdateService on the service.
+ */
+function replacesTasks(ctx: ProofContext, ruleId: string, serviceArn: string): string[] {
+  const t = ctx.t;
+  const problems: string[] = [];
+  const ruleArn = t.getAtt(ruleId, 'Arn');
+  const updates = (roleId: string | undefined, what: string) => (roleId
+    ? denied(ctx, [{ caller: { role: roleId }, action: 'ecs:UpdateService', resource: serviceArn }])
+    : [`${what} has no role in the template`]);
+  for (const target of t.props(ruleId).Targets ?? []) {
+    const machine = t.ofType('AWS::StepFunctions::StateMachine').find((m) => t.ref(m) === target.Arn);
+    const fn = t.ofType('AWS::Lambda::Function').find((f) => t.getAtt(f, 'Arn') === target.Arn);
+    if (machine) {
+      const targetRole = ctx.iam.roleIdOf(target.RoleArn);
+      if (!targetRole) { problems.push(`rule ${ruleId} starts ${machine} without a role`); continue; }
+      problems.push(...assumes(ctx, targetRole, 'events.amazonaws.com', ruleArn));
+      problems.push(...denied(ctx, [{ caller: { role: targetRole }, action: 'states:StartExecution', resource: target.Arn }]));
+      problems.push(...updates(ctx.iam.roleIdOf(t.props(machine).RoleArn), `state machine ${machine}`));
+    } else if (fn) {
+      const permitted = t.ofType('AWS::Lambda::Permission').some((x) => {
+        const p = t.props(x);
+        return p.Principal === 'events.amazonaws.com' && [t.getAtt(fn, 'Arn'), t.ref(fn)].includes(p.FunctionName) && (!p.SourceArn || p.SourceArn === ruleArn);
+      });
+      if (!permitted) problems.push(`EventBridge may not invoke ${fn}`);
+      problems.push(...updates(ctx.iam.roleIdOf(t.props(fn).Role), `function ${fn}`));
+    } else {
+      problems.push(`rule ${ruleId} targets ${target.Arn}, which is neither a state machine nor a function of the template`);
+    }
+  }
+  return problems;
+}
+
 /** Where a SecureString parameter's value is encrypted: the key of the custom resource that writes it. */
 function secureStringKey(ctx: ProofContext, parameterName: string): string | undefined {
   const id = ctx.t.ofType('Custom::FlaskSecureStringParameter').find((c) => ctx.t.props(c).ParameterName === parameterName);
@@ -511,6 +558,29 @@ export const PATHS: RuntimePath[] = [
     },
   },
   {
+    id: 'rotation-reaches-app',
+    title: 'A rotated password reaches the running app (tasks replaced after RotationSucceeded, or the app reads the secret itself)',
+    modes: ['rotation'],
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const secrets = requireSome(t.ofType('AWS::SecretsManager::RotationSchedule'), 'rotation schedule').map((id) => String(t.props(id).SecretId));
+      for (const task of requireSome(tasks(ctx), 'ECS service')) {
+        for (const secretArn of secrets) {
+          if (!(task.container.Secrets ?? []).some((s: Json) => String(s.ValueFrom).startsWith(secretArn))) continue;
+          // ECS resolves container secrets only when a task starts: after a rotation the tasks must be replaced.
+          const serviceArn = t.ref(task.serviceId);
+          const ways = rotationRules(ctx, secretArn).map((rule) => replacesTasks(ctx, rule, serviceArn));
+          if (!ways.some((w) => w.length === 0)) {
+            problems.push(`service ${task.serviceId} gets the secret ${secretArn} only at task start, and nothing replaces its tasks after a rotation`
+              + (ways.length ? `: ${ways.flat().join('; ')}` : ' (no EventBridge rule on RotationSucceeded for the secret)'));
+          }
+        }
+      }
+      return problems;
+    },
+  },
+  {
     id: 'secure-string-writer',
     title: 'SecureString custom resource → ssm:PutParameter and kms:Encrypt on its key; its own logs',
     modes: ALL_BUT('parts'),
@@ -640,6 +710,11 @@ export const KNOWN_DEFECTS: { defect: string; paths: string[]; modes: string[] }
   {
     defect: 'defect 3: the rotation function sits in the isolated Data subnets, with no route to Secrets Manager',
     paths: ['rotation'],
+    modes: ['rotation'],
+  },
+  {
+    defect: 'defect 3: after a rotation the running tasks keep the old DB_PASSWORD (nothing replaces them)',
+    paths: ['rotation-reaches-app'],
     modes: ['rotation'],
   },
   {
