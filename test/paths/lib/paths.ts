@@ -225,7 +225,7 @@ export const PATHS: RuntimePath[] = [
         if (!m) return [`image ${image} is not an ECR image of the account`];
         const repo = `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
         return [
-          ...assumes(ctx, task.executionRole, 'ecs-tasks.amazonaws.com', `arn:aws:ecs:${REGION}:${ACCOUNT}:task/*`),
+          ...assumes(ctx, task.executionRole, 'ecs-tasks.amazonaws.com', `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${ctx.t.props(task.serviceId).Cluster}/0123456789abcdef`),
           ...denied(ctx, [
             { caller: { role: task.executionRole }, action: 'ecr:GetAuthorizationToken', resource: '*' },
             ...['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'].map((action) => ({
@@ -652,7 +652,7 @@ export const PATHS: RuntimePath[] = [
         if (!p.MonitoringInterval || Number(p.MonitoringInterval) === 0) continue;
         const roleId = ctx.iam.roleIdOf(p.MonitoringRoleArn);
         if (!roleId) { problems.push(`instance ${inst} has no Enhanced Monitoring role in the template`); continue; }
-        problems.push(...assumes(ctx, roleId, 'monitoring.rds.amazonaws.com'));
+        problems.push(...assumes(ctx, roleId, 'monitoring.rds.amazonaws.com', `arn:aws:rds:${REGION}:${ACCOUNT}:db:${t.ref(inst)}`));
         problems.push(...denied(ctx, ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
           caller: { role: roleId }, action, resource: `${logGroupArn('RDSOSMetrics')}:log-stream:db-ABCDEFGHIJKLMNOP`,
         }))));
