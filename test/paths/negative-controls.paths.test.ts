@@ -117,6 +117,14 @@ describe('permissions: resource, key and trust policies', () => {
     expect(problems.join('\n')).toMatch(/sns:Publish on .*: ExplicitlyDenied/);
   });
 
+  test('a task role without the SSM Messages actions cannot open ECS Exec channels', () => {
+    const problems = prove('ecs-exec', 'ecs-exec', (raw) => {
+      const policy = props(raw, idOf(raw, 'AWS::IAM::Policy', (p) => JSON.stringify(p).includes('ssmmessages:'))).PolicyDocument;
+      policy.Statement = policy.Statement.filter((st: Json) => !JSON.stringify(st.Action).includes('ssmmessages:'));
+    });
+    expect(problems.join('\n')).toMatch(/ssmmessages:CreateControlChannel on \*: ImplicitlyDenied/);
+  });
+
   test('the API Gateway CloudWatch role without its logs policy cannot write access logs', () => {
     const problems = prove('api-logs', 'nat-gateway', (raw) => {
       const role = props(raw, idOf(raw, 'AWS::IAM::Role', (p) => JSON.stringify(p.AssumeRolePolicyDocument).includes('apigateway.amazonaws.com')));

@@ -74,6 +74,7 @@ export const MODES: Mode[] = [
       });
     },
   },
+  { id: 'ecs-exec', description: 'service.enableExecuteCommand (ECS Exec)', build: () => platform({ service: { enableExecuteCommand: true } }) },
   { id: 'parts', description: 'AuroraServerlessV2Db, FlaskFargateService and KeyedRestApi in a user\'s ec2.Vpc', build: partsInUserVpc },
 ];
 

@@ -323,6 +323,30 @@ export const PATHS: RuntimePath[] = [
     },
   },
   {
+    id: 'ecs-exec',
+    title: 'ECS Exec: task role → SSM Messages channels (and the session log, if configured); network to ssmmessages',
+    modes: ['ecs-exec'],
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(tasks(ctx).filter((x) => t.props(x.serviceId).EnableExecuteCommand === true), 'service with ECS Exec').flatMap((task) => {
+        const td = t.props(task.taskDefId);
+        const roleId = ctx.iam.roleIdOf(td.TaskRoleArn);
+        if (!roleId) return [`task definition ${task.taskDefId} has no task role: the ECS Exec agent cannot open its channels`];
+        const problems = [
+          ...assumes(ctx, roleId, 'ecs-tasks.amazonaws.com', `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${t.props(task.serviceId).Cluster}/0123456789abcdef`),
+          ...denied(ctx, ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel']
+            .map((action) => ({ caller: { role: roleId }, action, resource: '*' }))),
+          ...servicesFrom(ctx, task.endpoints, ['ssmmessages']),
+        ];
+        // Session logging, when the cluster configures it, is written with the task role.
+        const cluster = t.ofType('AWS::ECS::Cluster').find((c) => t.ref(c) === t.props(task.serviceId).Cluster);
+        const log = cluster ? t.props(cluster).Configuration?.ExecuteCommandConfiguration?.LogConfiguration : undefined;
+        if (log?.CloudWatchLogGroupName) problems.push(...writesLogs(ctx, roleId, log.CloudWatchLogGroupName, 'ecs-execute-command-0123456789abcdef', true));
+        return problems;
+      });
+    },
+  },
+  {
     id: 'database-tls',
     title: 'Task → Aurora over TLS only (sslmode require or stricter; rds.force_ssl on)',
     prove(ctx) {
