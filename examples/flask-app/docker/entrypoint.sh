@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Container entry point: wake the database, apply migrations, then hand PID 1 to gunicorn.
+# Container entry point: check the image, wake the database, migrate, then hand PID 1 to gunicorn.
 #
-#   1. docker/wait-for-it.sh waits for DB_HOST:DB_PORT and for SELECT 1 to succeed (this is what
-#      resumes a paused Aurora Serverless v2), at most DB_WAKE_DEADLINE_SECONDS (default 120).
-#   2. python -m app.migrate applies new migrations/NNNN_*.sql under an advisory lock.
-#   3. exec gunicorn: it replaces this shell as PID 1, so ECS's SIGTERM reaches it directly and
-#      it stops gracefully (in-flight requests get graceful_timeout, 20 s).
-# Arguments are passed on to gunicorn. SKIP_MIGRATIONS=1 skips step 2.
+#   1. python -m app.boot (app/boot.py) imports and builds the app (a broken image or a bad setting
+#      fails here at once, exit 2), waits for DB_HOST:DB_PORT and for SELECT 1 to succeed (this is
+#      what resumes a paused Aurora Serverless v2) at most DB_WAKE_DEADLINE_SECONDS (default 120,
+#      exit 124), then applies new migrations/NNNN_*.sql under an advisory lock (SKIP_MIGRATIONS=1
+#      skips that).
+#   2. exec gunicorn: it replaces this shell as PID 1, so ECS's SIGTERM reaches it directly and
+#      it stops gracefully (gunicorn.conf.py has the shutdown budget).
+# Arguments are passed on to gunicorn.
 set -euo pipefail
 
 app_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,12 +31,7 @@ run() {
   return "$status"
 }
 
-: "${DB_HOST:?DB_HOST must be set}"
-run "$app_dir/docker/wait-for-it.sh" "${DB_HOST}:${DB_PORT:-5432}" --timeout "${DB_WAKE_DEADLINE_SECONDS:-120}"
-
-if [ "${SKIP_MIGRATIONS:-0}" != "1" ]; then
-  run python3 -m app.migrate
-fi
+run python3 -m app.boot
 
 trap - TERM INT
 echo "entrypoint: starting gunicorn on port ${PORT:-8000}"
