@@ -48,9 +48,9 @@ def _read_timeout(raw: str) -> float:
 
 # How long a client may take to send a whole request (headers and body) once it started.
 READ_TIMEOUT = _read_timeout(os.environ.get("REQUEST_READ_TIMEOUT_SECONDS", ""))
-# A refused body (413, 404 on a POST...) is drained up to this size so the client reads the answer;
-# past it the connection is closed. Ten times the largest MAX_CONTENT_LENGTH.
-DRAIN_MAX_BYTES = 100 * 1024 * 1024
+# A refused body (413, 404 on a POST...) is drained up to this size, within the read timeout, so
+# a client still sending it reads the answer; past it the connection is closed.
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
 
 _MESSAGES = {
     400: "The request is not valid HTTP.",

@@ -125,8 +125,10 @@ def test_boot_waits_for_a_database_that_starts_10s_later_then_serves_and_stops_o
         )
         print(f"wake time measured by the boot: {wake_seconds} s")
 
-        # gunicorn replaced the shell (exec): the process ECS signals is gunicorn itself.
-        assert "gunicorn" in Path(f"/proc/{boot.proc.pid}/cmdline").read_bytes().decode()
+        # The shell exec'd the boot, which runs gunicorn itself: the process ECS signals is the server.
+        cmdline = Path(f"/proc/{boot.proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1:4] == [b"-m", b"app.boot", b"serve"], cmdline
+        assert "Starting gunicorn" in boot.output and f"({boot.proc.pid})" in boot.output
 
         # The API works over HTTP against the real database.
         credentials = {"username": "boot_user", "password": PASSWORD}

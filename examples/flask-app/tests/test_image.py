@@ -36,11 +36,11 @@ def test_the_healthcheck_probes_health_with_python_not_curl() -> None:
     assert "/health" in check and "urllib.request" in check and "curl" not in check
 
 
-def test_the_entrypoint_ends_by_exec_ing_gunicorn_so_it_is_pid_1() -> None:
+def test_the_entrypoint_ends_by_exec_ing_the_boot_that_runs_gunicorn_so_it_is_pid_1() -> None:
     (entrypoint,) = _instructions("ENTRYPOINT")
     assert entrypoint.startswith("["), "exec form, so no shell sits between Docker and the script"
     script = (APP_DIR / "docker" / "entrypoint.sh").read_text().strip().splitlines()
-    assert script[-1].startswith("exec gunicorn --config")
+    assert script[-1].startswith("exec python3 -m app.boot serve --config")
 
 
 @pytest.mark.parametrize("script", ["docker/entrypoint.sh", "run-tests.sh", "bench/bench_todos.sh"])
