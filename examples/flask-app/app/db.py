@@ -142,6 +142,7 @@ class Database:
             pool = self._checkout()
             try:
                 with pool.connection(timeout=wait) as conn:
+                    self._bound_queries(conn)
                     yield conn
             except PoolTimeout as exc:
                 raise DatabaseUnavailableError("no database connection within the time allowed") from exc
@@ -151,6 +152,17 @@ class Database:
                 self._checkin()
         finally:
             self._slots.release()
+
+    def _bound_queries(self, conn: psycopg.Connection[TupleRow]) -> None:
+        # Each connection's statement_timeout is the whole deadline. A request that already spent
+        # part of it (queued, waiting for the pool) gets a shorter one for this transaction only:
+        # one extra round trip, paid only when the request has waited.
+        left = deadline.remaining()
+        if left is None or left > self._settings.request_deadline_seconds - 1.0:
+            return
+        if left <= 0.01:
+            raise DatabaseUnavailableError("the request deadline passed while waiting for a connection")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(left * 1000)}ms",))
 
     def close(self) -> None:
         """Close the pool and every connection in it (the next request reopens it)."""
