@@ -69,7 +69,7 @@ class Settings:
             db_pool_max_size=reader.integer("DB_POOL_MAX_SIZE", 4, 1, 100),
             db_pool_max_idle_seconds=reader.number("DB_POOL_MAX_IDLE_SECONDS", 60.0, 0.5, 86400),
             db_ready_timeout_seconds=reader.number("DB_READY_TIMEOUT_SECONDS", 3.0, 0.1, 60),
-            db_request_slots=reader.integer("DB_REQUEST_SLOTS", 12, 1, 1000),
+            db_request_slots=_request_slots(reader),
             request_deadline_seconds=reader.number("REQUEST_DEADLINE_SECONDS", 25.0, 1.0, 27.0),
             jwt_secret="" if database_only else reader.required("JWT_SECRET"),
             jwt_expires_seconds=reader.integer("JWT_EXPIRES_SECONDS", 3600, 1, 30 * 86400),
@@ -98,6 +98,18 @@ class Settings:
         if self.db_sslrootcert:
             kwargs["sslrootcert"] = self.db_sslrootcert
         return kwargs
+
+
+def _request_slots(reader: _EnvReader) -> int:
+    # The slots are what keeps threads free for /health: they must stay below gunicorn's threads.
+    threads = reader.integer("GUNICORN_THREADS", 16, 2, 256)
+    slots = reader.integer("DB_REQUEST_SLOTS", max(1, threads - 4), 1, 256)
+    if slots > threads - 2:
+        raise ConfigError(
+            f"DB_REQUEST_SLOTS ({slots}) must be at most GUNICORN_THREADS - 2 ({threads - 2}), so requests "
+            "waiting for the database never take the threads /health and /ready need"
+        )
+    return slots
 
 
 class _EnvReader:

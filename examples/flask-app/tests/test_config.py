@@ -64,11 +64,20 @@ def test_a_missing_required_variable_is_named(name: str) -> None:
         ("REQUEST_DEADLINE_SECONDS", "29"),
         ("REQUEST_DEADLINE_SECONDS", "0"),
         ("DB_REQUEST_SLOTS", "0"),
+        ("DB_REQUEST_SLOTS", "15"),
+        ("GUNICORN_THREADS", "1"),
     ],
 )
 def test_a_bad_value_is_refused_with_the_variable_name(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({**BASE, name: value})
+
+
+def test_the_database_slots_follow_the_thread_count() -> None:
+    assert Settings.from_env({**BASE, "GUNICORN_THREADS": "8"}).db_request_slots == 4
+    assert Settings.from_env({**BASE, "GUNICORN_THREADS": "4"}).db_request_slots == 1
+    with pytest.raises(ConfigError, match="GUNICORN_THREADS - 2"):
+        Settings.from_env({**BASE, "GUNICORN_THREADS": "8", "DB_REQUEST_SLOTS": "7"})
 
 
 def test_a_short_jwt_secret_is_refused() -> None:
