@@ -5,17 +5,24 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from . import auth, health, todos
 from .config import Settings
-from .db import Database
-from .errors import register_error_handlers
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; settings default to the environment. No database connection is opened."""
+    # Imported here, so importing the package needs only the standard library: the boot check
+    # (`python -m app.boot`) then reports a missing dependency itself instead of a bare traceback.
+    from flask import Flask
+
+    from . import auth, deadline, health, todos
+    from .db import Database
+    from .errors import register_error_handlers
+
     settings = settings or Settings.from_env(os.environ)
     app = Flask(__name__, static_folder=None)
     app.config.update(
@@ -28,6 +35,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["settings"] = settings
     app.extensions["db"] = db
     register_error_handlers(app)
+
+    @app.before_request
+    def _start_deadline() -> None:
+        deadline.begin(settings.request_deadline_seconds)
+
+    @app.teardown_request
+    def _end_deadline(_exc: BaseException | None) -> None:
+        deadline.end()
+
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(todos.bp)

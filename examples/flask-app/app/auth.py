@@ -10,7 +10,10 @@ default (64 MiB, 4 lanes) would need 256 MB for the same.
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -19,8 +22,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from . import deadline
 from .config import Settings
-from .db import Database
+from .db import Database, DatabaseBusyError
 from .errors import ApiError
 from .validation import BIGINT_MAX, invalid, json_object, text
 
@@ -32,6 +36,24 @@ PASSWORD_MIN, PASSWORD_MAX = 8, 128
 JWT_ALGORITHM = "HS256"
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# At most four hashes at once (4 x 19 MiB), however many request threads there are.
+_HASH_SLOTS = threading.BoundedSemaphore(4)
+
+
+@contextmanager
+def _hash_slot() -> Iterator[None]:
+    # Waiting is bounded by the request deadline; a flood of logins gets 503, not a stuck thread.
+    if not _HASH_SLOTS.acquire(timeout=deadline.bounded(5.0)):
+        raise DatabaseBusyError("every password-hashing slot is taken")
+    try:
+        yield
+    finally:
+        _HASH_SLOTS.release()
+
+
+def _hashed(operation: Callable[[], str]) -> str:
+    with _hash_slot():
+        return operation()
 
 
 @cache
@@ -58,7 +80,7 @@ def register() -> tuple[Response, int]:
     if not USERNAME_RE.fullmatch(username):
         raise invalid("username must be 3 to 64 characters from A-Z, a-z, 0-9, '_', '.', '-'.")
     password = text(body, "password", PASSWORD_MIN, PASSWORD_MAX)
-    password_hash = _hasher.hash(password)
+    password_hash = _hashed(lambda: _hasher.hash(password))
     with _db().connection() as conn:
         row = conn.execute(
             "INSERT INTO users (username, password_hash) VALUES (%s, %s) "
@@ -84,7 +106,8 @@ def login() -> Response:
             ).fetchone()
     user_id, stored_hash = (row[0], row[1]) if row else (None, _dummy_hash())
     try:
-        _hasher.verify(stored_hash, password)
+        with _hash_slot():
+            _hasher.verify(stored_hash, password)
         verified = user_id is not None
     except (VerificationError, InvalidHashError):
         verified = False
@@ -92,8 +115,9 @@ def login() -> Response:
         raise ApiError(401, "invalid_credentials", "Invalid username or password.")
     if _hasher.check_needs_rehash(stored_hash):
         # Parameters were raised since this hash was made: store a stronger one.
+        new_hash = _hashed(lambda: _hasher.hash(password))
         with _db().connection() as conn:
-            conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (_hasher.hash(password), user_id))
+            conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (new_hash, user_id))
     settings = _settings()
     response = jsonify(
         access_token=issue_token(user_id, settings),  # type: ignore[arg-type]

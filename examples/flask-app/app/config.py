@@ -35,7 +35,15 @@ class Settings:
     db_pool_max_size: int = 4
     # A pool unused this long is closed, so an idle app holds no connection and Aurora can pause.
     db_pool_max_idle_seconds: float = 60.0
-    db_ready_timeout_seconds: float = 5.0
+    # /ready waits this long at most, so it answers 503 well within a 5 s probe timeout.
+    db_ready_timeout_seconds: float = 3.0
+    # Requests allowed to use or wait for the database at once; more get 503 at once. Kept below
+    # the gunicorn threads (16) so /health and /ready always find a free thread.
+    db_request_slots: int = 12
+    # Every request is answered within this many seconds of reaching the server (queueing, pool
+    # wait and query included): under API Gateway's 29 s integration timeout, and under
+    # gunicorn's graceful_timeout (28 s) so nothing in flight is cut off at shutdown.
+    request_deadline_seconds: float = 25.0
     jwt_expires_seconds: int = 3600
     max_content_length: int = 16 * 1024
     retry_after_seconds: int = 10
@@ -60,7 +68,9 @@ class Settings:
             db_pool_timeout_seconds=reader.number("DB_POOL_TIMEOUT_SECONDS", 25.0, 0.1, 3600),
             db_pool_max_size=reader.integer("DB_POOL_MAX_SIZE", 4, 1, 100),
             db_pool_max_idle_seconds=reader.number("DB_POOL_MAX_IDLE_SECONDS", 60.0, 0.5, 86400),
-            db_ready_timeout_seconds=reader.number("DB_READY_TIMEOUT_SECONDS", 5.0, 0.1, 60),
+            db_ready_timeout_seconds=reader.number("DB_READY_TIMEOUT_SECONDS", 3.0, 0.1, 60),
+            db_request_slots=_request_slots(reader),
+            request_deadline_seconds=reader.number("REQUEST_DEADLINE_SECONDS", 25.0, 1.0, 27.0),
             jwt_secret="" if database_only else reader.required("JWT_SECRET"),
             jwt_expires_seconds=reader.integer("JWT_EXPIRES_SECONDS", 3600, 1, 30 * 86400),
             max_content_length=reader.integer("MAX_CONTENT_LENGTH", 16 * 1024, 1024, 10 * 1024 * 1024),
@@ -88,6 +98,18 @@ class Settings:
         if self.db_sslrootcert:
             kwargs["sslrootcert"] = self.db_sslrootcert
         return kwargs
+
+
+def _request_slots(reader: _EnvReader) -> int:
+    # The slots are what keeps threads free for /health: they must stay below gunicorn's threads.
+    threads = reader.integer("GUNICORN_THREADS", 16, 2, 256)
+    slots = reader.integer("DB_REQUEST_SLOTS", max(1, threads - 4), 1, 256)
+    if slots > threads - 2:
+        raise ConfigError(
+            f"DB_REQUEST_SLOTS ({slots}) must be at most GUNICORN_THREADS - 2 ({threads - 2}), so requests "
+            "waiting for the database never take the threads /health and /ready need"
+        )
+    return slots
 
 
 class _EnvReader:

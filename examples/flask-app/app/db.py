@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from . import deadline
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,19 @@ class DatabaseUnavailableError(Exception):
     """The database did not answer in time (down, resuming too slowly, or the link broke)."""
 
 
+class DatabaseBusyError(DatabaseUnavailableError):
+    """DB_REQUEST_SLOTS requests already use or wait for the database: this one is turned away at once."""
+
+
 T = TypeVar("T")
 
 
-def _retry(attempt: Callable[[float], T], budget_seconds: float) -> T:
-    """Call ``attempt(seconds_left)`` until it stops raising OperationalError or the budget is spent."""
+def _retry(attempt: Callable[[float], T], budget_seconds: float, stop: threading.Event | None = None) -> T:
+    """Call ``attempt(seconds_left)`` until it stops raising OperationalError or the budget is spent.
+
+    ``stop`` ends the retries early: a pool being closed (shutdown, idle) must not keep its
+    threads trying to reach a database nobody waits for any more.
+    """
     deadline = time.monotonic() + budget_seconds
     delay = _RETRY_FIRST_DELAY
     tries = 0
@@ -46,10 +55,13 @@ def _retry(attempt: Callable[[float], T], budget_seconds: float) -> T:
         try:
             return attempt(deadline - time.monotonic())
         except psycopg.OperationalError as exc:
-            if time.monotonic() + delay >= deadline:
+            if time.monotonic() + delay >= deadline or (stop is not None and stop.is_set()):
                 raise
             log.info("database not answering, attempt %d (%s); retrying in %.2fs", tries, _first_line(exc), delay)
-            time.sleep(delay)
+            if stop is not None and stop.wait(delay):
+                raise
+            if stop is None:
+                time.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX_DELAY)
 
 
@@ -70,16 +82,27 @@ def connect_with_retry(settings: Settings, budget_seconds: float, **overrides: A
     return _retry(attempt, budget_seconds)
 
 
-def _retrying_connection_class(settings: Settings) -> type[psycopg.Connection[TupleRow]]:
+def _retrying_connection_class(settings: Settings, stop: threading.Event) -> type[psycopg.Connection[TupleRow]]:
     """A Connection class whose connect() rides out a resume within the request budget."""
 
     class RetryingConnection(psycopg.Connection[TupleRow]):
         @classmethod
         def connect(cls, conninfo: str = "", **kwargs: Any) -> RetryingConnection:  # type: ignore[override]
             connect_once = super().connect
-            return _retry(lambda _: connect_once(conninfo, **kwargs), settings.db_pool_timeout_seconds)  # type: ignore[return-value]
+            return _retry(lambda _: connect_once(conninfo, **kwargs), settings.db_pool_timeout_seconds, stop)  # type: ignore[return-value]
 
     return RetryingConnection
+
+
+def _statement_timeout(seconds: float) -> Callable[[psycopg.Connection[TupleRow]], None]:
+    """Set once per connection: no query outlives the request deadline (no extra round trip per request)."""
+    milliseconds = int(seconds * 1000)
+
+    def configure(conn: psycopg.Connection[TupleRow]) -> None:
+        conn.execute(f"SET statement_timeout = {milliseconds}")
+        conn.commit()
+
+    return configure
 
 
 class Database:
@@ -93,6 +116,8 @@ class Database:
         self._last_used = time.monotonic()
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
+        # A thread waiting for the pool is a thread /health cannot have: bound how many may wait.
+        self._slots = threading.BoundedSemaphore(settings.db_request_slots)
 
     @property
     def is_open(self) -> bool:
@@ -103,19 +128,41 @@ class Database:
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection[TupleRow]]:
         """A connection in a transaction: committed on success, rolled back on error.
 
-        Raises DatabaseUnavailableError when no connection could be had within ``timeout`` seconds
-        (default DB_POOL_TIMEOUT_SECONDS) or the connection broke during the block.
+        Waits at most ``timeout`` seconds (default DB_POOL_TIMEOUT_SECONDS), and never past the
+        request deadline. Raises DatabaseBusyError when DB_REQUEST_SLOTS requests already use or
+        wait for the database, DatabaseUnavailableError when no connection came in time or the
+        connection broke during the block.
         """
-        pool = self._checkout()
+        wait = deadline.bounded(timeout or self._settings.db_pool_timeout_seconds)
+        if not self._slots.acquire(blocking=False):
+            raise DatabaseBusyError("every database slot is taken")
         try:
-            with pool.connection(timeout=timeout or self._settings.db_pool_timeout_seconds) as conn:
-                yield conn
-        except PoolTimeout as exc:
-            raise DatabaseUnavailableError("no database connection within the time allowed") from exc
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise DatabaseUnavailableError(_first_line(exc)) from exc
+            if wait <= 0:
+                raise DatabaseUnavailableError("the request deadline passed before the database was reached")
+            pool = self._checkout()
+            try:
+                with pool.connection(timeout=wait) as conn:
+                    self._bound_queries(conn)
+                    yield conn
+            except PoolTimeout as exc:
+                raise DatabaseUnavailableError("no database connection within the time allowed") from exc
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                raise DatabaseUnavailableError(_first_line(exc)) from exc
+            finally:
+                self._checkin()
         finally:
-            self._checkin()
+            self._slots.release()
+
+    def _bound_queries(self, conn: psycopg.Connection[TupleRow]) -> None:
+        # Each connection's statement_timeout is the whole deadline. A request that already spent
+        # part of it (queued, waiting for the pool) gets a shorter one for this transaction only:
+        # one extra round trip, paid only when the request has waited.
+        left = deadline.remaining()
+        if left is None or left > self._settings.request_deadline_seconds - 1.0:
+            return
+        if left <= 0.01:
+            raise DatabaseUnavailableError("the request deadline passed while waiting for a connection")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{int(left * 1000)}ms",))
 
     def close(self) -> None:
         """Close the pool and every connection in it (the next request reopens it)."""
@@ -123,13 +170,13 @@ class Database:
             pool, self._pool = self._pool, None
             self._stop.set()
         if pool is not None:
-            pool.close(timeout=2.0)
+            pool.close(timeout=1.0)
 
     def _checkout(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
         with self._lock:
             if self._pool is None:
-                self._pool = self._new_pool()
                 self._stop = threading.Event()
+                self._pool = self._new_pool(self._stop)
                 self._reaper = threading.Thread(
                     target=self._reap_when_idle, args=(self._stop,), name="db-pool-reaper", daemon=True
                 )
@@ -142,17 +189,18 @@ class Database:
             self._in_use -= 1
             self._last_used = time.monotonic()
 
-    def _new_pool(self) -> ConnectionPool[psycopg.Connection[TupleRow]]:
+    def _new_pool(self, stop: threading.Event) -> ConnectionPool[psycopg.Connection[TupleRow]]:
         s = self._settings
         pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
             kwargs=s.conninfo_kwargs(),
-            connection_class=_retrying_connection_class(s),
+            connection_class=_retrying_connection_class(s, stop),
             min_size=0,
             max_size=s.db_pool_max_size,
             max_idle=s.db_pool_max_idle_seconds,
             timeout=s.db_pool_timeout_seconds,
             # A connection the server dropped (restart, failover) is replaced before use.
             check=ConnectionPool.check_connection,
+            configure=_statement_timeout(s.request_deadline_seconds),
             name="flask-app",
             open=False,
         )
@@ -170,6 +218,7 @@ class Database:
                 if self._in_use or idle_for < max_idle or self._pool is None:
                     continue
                 pool, self._pool = self._pool, None
+            stop.set()
             pool.close(timeout=2.0)
             log.info("database pool closed after %.0fs unused", idle_for)
             return

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): requests per second and p99 latency of GET /todos.
-#   bash examples/flask-app/bench/bench_todos.sh [DURATION_SECONDS=30] [CONNECTIONS=8]
+#   bash examples/flask-app/bench/bench_todos.sh [DURATION_SECONDS=30] [CONNECTIONS=8] [RATE]
+# With RATE, bench/rate_todos.py sends RATE requests per second on a fixed schedule instead of
+# wrk's as-fast-as-possible (latency at a given load rather than the maximum rate).
 #
-# gunicorn runs exactly as in the image (gunicorn.conf.py: 1 worker x 4 gthread threads, access
+# gunicorn runs exactly as in the image (gunicorn.conf.py: 1 worker x 16 threads, access
 # log on) and alone on CPU 0 (taskset -c 0); wrk and a throwaway PostgreSQL share CPU 1, so the
 # app's core measures the app only. The user has 20 todos; each request is an authenticated
 # GET /todos (JWT check, count + page query, JSON). A full core is about four times a Fargate
@@ -14,6 +16,7 @@ set -euo pipefail
 app_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 duration="${1:-30}"
 connections="${2:-8}"
+rate="${3:-}"
 venv="${FLASK_APP_VENV:-${TMPDIR:-/tmp}/cdk-flask-serverless-flask-app-venv}"
 export PYTHONDONTWRITEBYTECODE=1
 
@@ -34,7 +37,7 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 if [ ! -x "$venv/bin/gunicorn" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$app_dir/requirements.txt"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$app_dir/requirements.txt" -r "$app_dir/requirements-dev.txt"
 fi
 
 out="${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/flask-app-bench.XXXXXX")}"
@@ -96,6 +99,10 @@ EOF
 url="http://127.0.0.1:$port/todos"
 echo "warm-up: 5 s"
 taskset -c 1 wrk -t1 -c"$connections" -d5s -H "Authorization: Bearer $token" "$url" >/dev/null
+if [ -n "$rate" ]; then
+  taskset -c 1 "$venv/bin/python" "$app_dir/bench/rate_todos.py" "$url" "$token" "$rate" "$duration"
+  exit 0
+fi
 echo "measuring: GET /todos for ${duration} s with ${connections} connections (gunicorn on CPU 0, wrk on CPU 1)"
 taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url" | tee "$out/wrk.txt"
 

@@ -1,4 +1,4 @@
-"""The boot kit for real: docker/entrypoint.sh (wait, migrate, exec gunicorn) and wait-for-it.sh."""
+"""The boot kit for real: docker/entrypoint.sh (check, wait, migrate with app/boot.py; exec gunicorn)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from .conftest import APP_DIR, JWT_SECRET, PASSWORD, REPORT
 from .pgcluster import PgCluster, PgServer, free_port
 
 ENTRYPOINT = APP_DIR / "docker" / "entrypoint.sh"
-WAIT_FOR_IT = APP_DIR / "docker" / "wait-for-it.sh"
 
 
 def boot_env(server: PgServer, dbname: str = "postgres", **extra: str) -> dict[str, str]:
@@ -117,16 +116,19 @@ def test_boot_waits_for_a_database_that_starts_10s_later_then_serves_and_stops_o
         woke = re.search(r"woke after ([0-9.]+) s", boot.output)
         assert woke, boot.output
         wake_seconds = float(woke.group(1))
-        assert 10.0 <= wake_seconds < 20.0, boot.output
+        # Counted from the boot's own start, after the interpreter and the image check.
+        assert boot_seconds >= 10.0 and 5.0 <= wake_seconds < 20.0, boot.output
         assert "applied 0001_users_and_todos.sql" in boot.output
         REPORT.append(
-            f"boot: database started 10 s late; wait-for-it woke after {wake_seconds} s, "
+            f"boot: database started 10 s late; the boot woke after {wake_seconds} s, "
             f"gunicorn served after {boot_seconds:.1f} s"
         )
-        print(f"wake time measured by wait-for-it: {wake_seconds} s")
+        print(f"wake time measured by the boot: {wake_seconds} s")
 
-        # gunicorn replaced the shell (exec): the process ECS signals is gunicorn itself.
-        assert "gunicorn" in Path(f"/proc/{boot.proc.pid}/cmdline").read_bytes().decode()
+        # The shell exec'd the boot, which runs gunicorn itself: the process ECS signals is the server.
+        cmdline = Path(f"/proc/{boot.proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1:4] == [b"-m", b"app.boot", b"serve"], cmdline
+        assert "Starting gunicorn" in boot.output and f"({boot.proc.pid})" in boot.output
 
         # The API works over HTTP against the real database.
         credentials = {"username": "boot_user", "password": PASSWORD}
@@ -168,7 +170,7 @@ def test_boot_gives_up_with_a_clear_message_when_the_database_never_comes(
     REPORT.append(f"boot: no database, 3 s deadline -> exit {status} after {time.monotonic() - boot.started:.1f} s")
 
 
-def test_wait_gives_up_when_the_port_answers_but_no_database_does(boots: list[Boot], tmp_path: Path) -> None:
+def test_boot_gives_up_when_the_port_answers_but_no_database_does(boots: list[Boot], tmp_path: Path) -> None:
     # Something accepts TCP and hangs up at once: the port check passes, SELECT 1 never does.
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -189,14 +191,16 @@ def test_wait_gives_up_when_the_port_answers_but_no_database_does(boots: list[Bo
     thread.start()
     try:
         server = PgServer("127.0.0.1", port, "postgres", "x")
-        boot = Boot(["bash", str(WAIT_FOR_IT), f"127.0.0.1:{port}", "--timeout", "5"], boot_env(server), tmp_path)
+        boot = Boot(["bash", str(ENTRYPOINT)], boot_env(server, DB_WAKE_DEADLINE_SECONDS="5"), tmp_path)
         boots.append(boot)
         assert boot.wait(timeout=20) == 124
         output = boot.output
         assert "accepts TCP connections" in output
         assert re.search(r"attempt 2: SELECT 1 failed", output), output
-        assert "ping: OperationalError" in output
+        # The backoff is capped at 1 s: a database that comes back is noticed within a second.
+        assert re.search(r"retrying in 1\.00 s", output) and "retrying in 2" not in output, output
         assert re.search(r"gave up after [5-7]\.\d s: the database did not answer SELECT 1", output), output
+        assert "starting gunicorn" not in output
     finally:
         stop.set()
         thread.join()
@@ -215,36 +219,52 @@ def test_sigterm_while_waiting_stops_the_boot_at_once(boots: list[Boot], pg: PgS
     assert "stopped by a signal" in boot.output
 
 
-def test_wait_for_it_runs_the_command_once_the_database_answers(pg: PgServer, tmp_path: Path) -> None:
+def test_a_broken_image_fails_at_once_with_the_real_error(boots: list[Boot], pg: PgServer, tmp_path: Path) -> None:
+    # Flask missing from the image: with the database away too, this must not look like a wait.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "flask.py").write_text("raise ImportError(\"No module named 'flask'\")\n")
+    server = PgServer("127.0.0.1", free_port(), pg.user, pg.password)
+    boot = Boot(["bash", str(ENTRYPOINT)], boot_env(server, PYTHONPATH=str(shadow)), tmp_path)
+    boots.append(boot)
+    assert boot.wait(timeout=20) == 2
+    assert time.monotonic() - boot.started < 10
+    assert "boot: the image is broken: ImportError: No module named 'flask'" in boot.output, boot.output
+    assert "waiting up to" not in boot.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"DB_NAME": None}, "boot: bad setting: DB_NAME is required but not set"),
+        ({"JWT_SECRET": "short"}, "boot: bad setting: JWT_SECRET must be at least 32 bytes"),
+        ({"DB_WAKE_DEADLINE_SECONDS": "soon"}, "boot: bad setting: DB_WAKE_DEADLINE_SECONDS must be a positive"),
+        ({"REQUEST_DEADLINE_SECONDS": "40"}, "boot: bad setting: REQUEST_DEADLINE_SECONDS must be between 1 and 27"),
+    ],
+)
+def test_a_bad_setting_fails_at_once_naming_it(
+    change: dict[str, str | None], message: str, pg: PgServer, tmp_path: Path
+) -> None:
+    env = boot_env(pg)
+    for name, value in change.items():
+        if value is None:
+            del env[name]
+        else:
+            env[name] = value
     result = subprocess.run(
-        ["bash", str(WAIT_FOR_IT), f"{pg.host}:{pg.port}", "-t", "10", "--", "echo", "command ran"],
-        env=boot_env(pg),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=tmp_path,
+        ["bash", str(ENTRYPOINT)], env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stdout, result.stdout
+    assert "waiting up to" not in result.stdout
+
+
+def test_skip_migrations_waits_but_does_not_migrate(pg: PgServer, fresh_db: str, tmp_path: Path) -> None:
+    env = boot_env(pg, fresh_db, SKIP_MIGRATIONS="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "app.boot"], env=env, capture_output=True, text=True, timeout=30, cwd=APP_DIR
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "woke after" in result.stdout and result.stdout.rstrip().endswith("command ran")
-
-
-def test_wait_for_it_stops_at_once_on_wrong_settings(pg: PgServer, tmp_path: Path) -> None:
-    env = boot_env(pg)
-    del env["DB_NAME"]
-    result = subprocess.run(
-        ["bash", str(WAIT_FOR_IT), f"{pg.host}:{pg.port}", "-t", "30"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2
-    assert "ping: configuration error: DB_NAME is required" in result.stdout
-    assert "not retrying" in result.stdout
-
-
-@pytest.mark.parametrize("args", [[], ["no-port-here"], ["h:1", "--timeout", "soon"], ["h:1", "--bogus"]])
-def test_wait_for_it_rejects_bad_usage(args: list[str], tmp_path: Path) -> None:
-    result = subprocess.run(["bash", str(WAIT_FOR_IT), *args], capture_output=True, text=True, timeout=10, cwd=tmp_path)
-    assert result.returncode == 2
+    assert "woke after" in result.stdout and "not migrating" in result.stdout
+    with pg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)

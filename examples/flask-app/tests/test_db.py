@@ -11,7 +11,8 @@ import jwt
 import pytest
 from flask import Flask
 
-from app import create_app
+from app import create_app, deadline
+from app.db import Database, DatabaseBusyError, DatabaseUnavailableError
 
 from .conftest import JWT_SECRET, assert_error, make_settings, new_user
 from .pgcluster import PgCluster, PgServer, free_port
@@ -121,3 +122,45 @@ def test_a_request_rides_out_a_database_that_comes_up_8s_late() -> None:
         timer.join()
         app.extensions["db"].close()
         cluster.destroy()
+
+
+def test_a_query_started_late_gets_only_what_is_left_of_the_request_deadline(pg: PgServer) -> None:
+    settings = make_settings(pg, "postgres", request_deadline_seconds=3.0)
+    db = Database(settings)
+    try:
+        deadline.mark_arrival(time.monotonic() - 2.0)  # queued for 2 s already
+        deadline.begin(settings.request_deadline_seconds)
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailableError), db.connection() as conn:
+            conn.execute("SELECT pg_sleep(5)")
+        assert time.monotonic() - started < 2.0, "cancelled at the request deadline, not after 5 s"
+    finally:
+        deadline.end()
+        db.close()
+
+
+def test_past_the_deadline_no_connection_is_even_tried(pg: PgServer) -> None:
+    db = Database(make_settings(pg, "postgres", request_deadline_seconds=1.0))
+    try:
+        deadline.mark_arrival(time.monotonic() - 2.0)
+        deadline.begin(1.0)
+        with pytest.raises(DatabaseUnavailableError, match="deadline"), db.connection():
+            pass
+        assert not db.is_open
+    finally:
+        deadline.end()
+        db.close()
+
+
+def test_requests_beyond_the_database_slots_are_turned_away_at_once(pg: PgServer) -> None:
+    db = Database(make_settings(pg, "postgres", db_request_slots=2))
+    try:
+        with db.connection(), db.connection():
+            started = time.monotonic()
+            with pytest.raises(DatabaseBusyError), db.connection():
+                pass
+            assert time.monotonic() - started < 0.5
+        with db.connection() as conn:  # slots are given back
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        db.close()
