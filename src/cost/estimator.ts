@@ -33,8 +33,10 @@ export interface CostLine {
   readonly quantity: number;
   /** The unit counted, e.g. 'gateway'. */
   readonly unit: string;
-  /** USD per unit: per month for monthly prices, per hour (times 730) for hourly ones, or per million requests. */
+  /** USD per unit and period, see `priceUnit`. */
   readonly unitPriceUsd: number;
+  /** What `unitPriceUsd` is per, e.g. 'gateway-hour' (times `hoursPerMonth`) or 'key-month'. */
+  readonly priceUnit: string;
   /** USD per month (or per million requests, in `perMillionRequests`). */
   readonly usd: number;
   /** True when every price behind this line was confirmed on its source page. */
@@ -125,7 +127,7 @@ export class CostEstimator {
   public static format(estimate: CostEstimate): string {
     const out: string[] = [];
     const row = (l: CostLine) =>
-      `  ${money(l.usd).padStart(8)}${l.verified ? ' ' : '*'}  ${l.item}: ${fmtQty(l.quantity)} ${l.unit} x ${l.unitPriceUsd} USD${l.note ? ` (${l.note})` : ''}`;
+      `  ${money(l.usd).padStart(8)}${l.verified ? ' ' : '*'}  ${l.item}: ${fmtQty(l.quantity)} x ${l.unitPriceUsd} USD per ${l.priceUnit}${l.note ? ` (${l.note})` : ''}`;
     out.push(`Idle cost, USD/month (${estimate.region}, ${estimate.hoursPerMonth} h, no traffic):`);
     for (const l of estimate.lines) out.push(row(l));
     out.push(`  ${money(estimate.monthlyUsd).padStart(8)}   TOTAL at idle`);
@@ -179,6 +181,7 @@ function toLine(l: Line): CostLine {
     quantity: l.quantity,
     unit: l.unit,
     unitPriceUsd: round6(l.unitPriceUsd),
+    priceUnit: l.unit === 'million requests' ? 'million requests' : `${l.unit}-${l.hourly ? 'hour' : 'month'}`,
     usd: l.monthlyUsd,
     verified: l.price.every((p) => p.verified),
     sources: [...new Set(l.price.map((p) => p.source))],

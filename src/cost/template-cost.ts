@@ -18,6 +18,8 @@ export interface Line {
   monthlyUsd: number;
   price: Price[];
   resources: string[];
+  /** Whether unitPriceUsd is per hour (times HOURS_PER_MONTH) rather than per month. */
+  hourly: boolean;
   note?: string;
 }
 
@@ -67,7 +69,7 @@ const FREE_OR_USAGE_ONLY = new Set([
   'AWS::Lambda::Function', 'AWS::Lambda::Permission', 'AWS::Lambda::LayerVersion',
   'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'AWS::SNS::Subscription',
   'AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy',
-  'AWS::WAFv2::WebACLAssociation', 'AWS::Events::Rule', 'AWS::CertificateManager::Certificate',
+  'AWS::WAFv2::WebACLAssociation', 'AWS::WAFv2::LoggingConfiguration', 'AWS::Events::Rule', 'AWS::CertificateManager::Certificate',
 ]);
 
 class Pricer {
@@ -95,12 +97,12 @@ class Pricer {
   add(item: string, quantity: number, unit: string, prices: Price[], unitPriceUsd: number, resources: string[], note?: string, hourly = true): void {
     if (quantity === 0) return;
     const monthlyUsd = quantity * unitPriceUsd * (hourly ? HOURS_PER_MONTH : 1);
-    this.lines.push({ item, quantity, unit, unitPriceUsd, monthlyUsd, price: prices, resources, note });
+    this.lines.push({ item, quantity, unit, unitPriceUsd, monthlyUsd, price: prices, resources, hourly, note });
     this.mark(resources);
   }
 
   addPerMillion(item: string, usd: number, prices: Price[], note?: string): void {
-    this.perMillion.push({ item, quantity: 1, unit: 'million requests', unitPriceUsd: usd, monthlyUsd: usd, price: prices, resources: [], note });
+    this.perMillion.push({ item, quantity: 1, unit: 'million requests', unitPriceUsd: usd, monthlyUsd: usd, price: prices, resources: [], hourly: false, note });
   }
 
   /** The logical id a `Ref` or `Fn::GetAtt` points to, if any. */
@@ -170,7 +172,7 @@ class Pricer {
     if (count === 0) return;
     this.lines.push({
       item: 'Public IPv4 addresses', quantity: count, unit: 'address', unitPriceUsd: pr.usd,
-      monthlyUsd: count * pr.usd * HOURS_PER_MONTH, price: [pr], resources: ids,
+      monthlyUsd: count * pr.usd * HOURS_PER_MONTH, price: [pr], resources: ids, hourly: true,
     });
     // Elastic IPs are fully priced here; instances, services and balancers also get their own line.
     this.mark(this.ofType('AWS::EC2::EIP').map(([id]) => id));
@@ -211,7 +213,7 @@ class Pricer {
         this.assumptions.push(`${id}: root volume size taken as the AMI's usual 8 GB.`);
       }
       const ebs = gp2 ? this.prices.ebsGp2GbMonth : this.prices.ebsGp3GbMonth;
-      this.add(`EBS volume of ${id} (${gp2 ? 'gp2' : 'gp3'})`, gb, 'GB', [ebs], ebs.usd, [id], undefined, false);
+      this.add(`EBS volumes (${gp2 ? 'gp2' : 'gp3'})`, gb, 'GB', [ebs], ebs.usd, [id], undefined, false);
     }
   }
 
@@ -389,7 +391,7 @@ class Pricer {
         continue;
       }
       const storage = this.prices.auroraStorageGbMonth;
-      this.add(`Aurora storage of ${id} (assumed ${this.options.auroraStorageGb} GB)`, this.options.auroraStorageGb, 'GB', [storage], storage.usd, [id],
+      this.add(`Aurora storage (assumed ${this.options.auroraStorageGb} GB per cluster)`, this.options.auroraStorageGb, 'GB', [storage], storage.usd, [id],
         'plus I/O requests', false);
       const min = props.ServerlessV2ScalingConfiguration?.MinCapacity;
       const acu = this.prices.auroraAcuHour;
