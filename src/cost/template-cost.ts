@@ -171,8 +171,14 @@ class Pricer {
     }
     if (count === 0) return;
     this.lines.push({
-      item: 'Public IPv4 addresses', quantity: count, unit: 'address', unitPriceUsd: pr.usd,
-      monthlyUsd: count * pr.usd * HOURS_PER_MONTH, price: [pr], resources: ids, hourly: true,
+      item: 'Public IPv4 addresses',
+      quantity: count,
+      unit: 'address',
+      unitPriceUsd: pr.usd,
+      monthlyUsd: count * pr.usd * HOURS_PER_MONTH,
+      price: [pr],
+      resources: ids,
+      hourly: true,
     });
     // Elastic IPs are fully priced here; instances, services and balancers also get their own line.
     this.mark(this.ofType('AWS::EC2::EIP').map(([id]) => id));
