@@ -225,7 +225,7 @@ export class FlaskServerlessPlatform extends Construct {
     this.monitoring.addSection('Service', [
       graph('CPU utilization (%)', [svc.metricCpuUtilization()]),
       graph('Memory utilization (%)', [svc.metricMemoryUtilization()]),
-      graph('Running tasks / unhealthy targets', [svc.metricRunningTaskCount()], [svc.metricUnhealthyHosts()]),
+      graph('Healthy / unhealthy tasks', [svc.metricHealthyHosts()], [svc.metricUnhealthyHosts()]),
     ]);
     const db = this.database;
     this.monitoring.addSection('Database', [

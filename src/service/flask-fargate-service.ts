@@ -290,9 +290,11 @@ export interface FlaskFargateServiceOptions {
   readonly assignPublicIp?: boolean;
 
   /**
-   * Container Insights level of the cluster this construct creates. The running-task alarm
-   * reads a Container Insights metric, so it is left out when this is DISABLED.
-   * @default ecs.ContainerInsights.ENABLED
+   * Container Insights level of the cluster this construct creates. Off by default: it publishes
+   * about 31 custom metrics per service (about 9.30 USD a month in ap-southeast-1) and every
+   * alarm here reads free metrics (`AWS/ECS` CPU and memory, the load balancer's healthy and
+   * unhealthy host counts). Turn it on for per-task metrics and performance logs.
+   * @default ecs.ContainerInsights.DISABLED
    */
   readonly containerInsights?: ecs.ContainerInsights;
 }
@@ -470,7 +472,7 @@ export class FlaskFargateService extends Construct {
     } else {
       this.cluster = new ecs.Cluster(this, 'Cluster', {
         vpc: props.vpc,
-        containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.ENABLED,
+        containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.DISABLED,
         enableFargateCapacityProviders: spot,
       });
     }
@@ -664,8 +666,7 @@ export class FlaskFargateService extends Construct {
     }
 
     this.addSuppressions(props, executionRole);
-    const insightsOn = props.cluster !== undefined || props.containerInsights !== ecs.ContainerInsights.DISABLED;
-    this.addAlarms(props.autoScaling?.minCapacity ?? desiredCount ?? 1, insightsOn);
+    this.addAlarms(props.autoScaling?.minCapacity ?? desiredCount ?? 1);
     suppressAlarmActionsLeftToCaller(this.alarms);
   }
 
@@ -679,7 +680,10 @@ export class FlaskFargateService extends Construct {
     return this.service.metricMemoryUtilization({ period: Duration.minutes(1), ...props });
   }
 
-  /** Number of running tasks (Container Insights `RunningTaskCount`). */
+  /**
+   * Number of running tasks (Container Insights `RunningTaskCount`): only published when
+   * Container Insights is on for the cluster. `metricHealthyHosts` is free and always there.
+   */
   public metricRunningTaskCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'ECS/ContainerInsights',
@@ -689,6 +693,11 @@ export class FlaskFargateService extends Construct {
       period: Duration.minutes(1),
       ...props,
     });
+  }
+
+  /** Number of tasks the load balancer considers healthy (free `AWS/NetworkELB` metric). */
+  public metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1), ...props });
   }
 
   /** Number of targets the load balancer considers unhealthy. */
@@ -728,7 +737,7 @@ export class FlaskFargateService extends Construct {
     if (CfnResource.isCfnResource(policy) && CfnResource.isCfnResource(lb)) lb.addDependency(policy);
   }
 
-  private addAlarms(minimumTasks: number, insightsOn: boolean): void {
+  private addAlarms(minimumTasks: number): void {
     // CPU and memory metrics exist only while tasks run; missing data is not a breach.
     this.alarms.push(new cloudwatch.Alarm(this, 'CpuHighAlarm', {
       alarmDescription: 'Flask service CPU above 80% for 15 minutes: scale up the task size or count.',
@@ -746,12 +755,13 @@ export class FlaskFargateService extends Construct {
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
-    if (insightsOn && minimumTasks > 0) {
-      // Container Insights reports the count every minute while the service exists, so silence
-      // means the service is gone or unobserved: treat it as a breach.
+    if (minimumTasks > 0) {
+      // The load balancer's healthy host count is free (no Container Insights needed) and is
+      // reported every minute while the load balancer exists, so silence means it is gone or
+      // unobserved: treat it as a breach. A task that runs but fails its health check counts too.
       this.alarms.push(new cloudwatch.Alarm(this, 'RunningTasksLowAlarm', {
-        alarmDescription: `Fewer than ${minimumTasks} running Flask task(s) for 5 minutes: the tasks are failing to start or to stay healthy.`,
-        metric: this.metricRunningTaskCount(),
+        alarmDescription: `Fewer than ${minimumTasks} healthy Flask task(s) behind the load balancer for 5 minutes: the tasks are failing to start or to stay healthy.`,
+        metric: this.metricHealthyHosts(),
         threshold: minimumTasks,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 5,
