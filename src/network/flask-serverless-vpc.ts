@@ -15,8 +15,10 @@ export enum EgressMode {
   /** One small EC2 NAT instance (t4g.nano): the cheapest internet egress, but you patch and watch it. */
   NAT_INSTANCE = 'NAT_INSTANCE',
   /**
-   * No internet route at all: interface endpoints for ECR, CloudWatch Logs, SSM, Secrets Manager
-   * and KMS, and a gateway endpoint for S3. Tightest, but each interface endpoint costs per AZ-hour.
+   * No internet route at all: interface endpoints for what a Fargate task calls to start and run
+   * (ECR API, ECR registry, CloudWatch Logs, SSM, Secrets Manager) and a free gateway endpoint for
+   * S3 (image layers). No KMS endpoint: Parameter Store and Secrets Manager decrypt on the task's
+   * behalf. Tightest, but each interface endpoint costs per AZ-hour; see `singleAzEndpoints`.
    */
   VPC_ENDPOINTS = 'VPC_ENDPOINTS',
 }
@@ -47,6 +49,14 @@ export interface FlaskServerlessVpcOptions {
    * @default 1
    */
   readonly natGateways?: number;
+
+  /**
+   * With `EgressMode.VPC_ENDPOINTS`, put the interface endpoints in one AZ only, which halves
+   * their cost with two AZs. Tasks in the other AZs reach them across AZs (a small per-GB
+   * charge), and losing that AZ stops image pulls, logs and secret reads everywhere.
+   * @default false
+   */
+  readonly singleAzEndpoints?: boolean;
 
   /**
    * Retention of the VPC flow logs (all traffic, to CloudWatch Logs).
@@ -91,6 +101,9 @@ export class FlaskServerlessVpc extends Construct {
     }
     if (props.natGateways !== undefined && this.egress !== EgressMode.NAT_GATEWAY) {
       throw new Error(`network.natGateways applies only to EgressMode.NAT_GATEWAY, but egress is ${this.egress}; remove natGateways or change egress.`);
+    }
+    if (props.singleAzEndpoints !== undefined && this.egress !== EgressMode.VPC_ENDPOINTS) {
+      throw new Error(`network.singleAzEndpoints applies only to EgressMode.VPC_ENDPOINTS, but egress is ${this.egress}; remove singleAzEndpoints or change egress.`);
     }
     const natGateways = props.natGateways ?? 1;
     if (!Token.isUnresolved(natGateways) && (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > maxAzs)) {
@@ -154,7 +167,7 @@ export class FlaskServerlessVpc extends Construct {
     }
 
     if (!withInternet) {
-      this.addServiceEndpoints(cidr);
+      this.addServiceEndpoints(cidr, props.singleAzEndpoints ?? false);
     }
 
     // restrictDefaultSecurityGroup is done by a CDK-provided custom resource (one per stack) that
@@ -189,7 +202,7 @@ export class FlaskServerlessVpc extends Construct {
     });
   }
 
-  private addServiceEndpoints(cidr: string): void {
+  private addServiceEndpoints(cidr: string, singleAz: boolean): void {
     this.vpc.addGatewayEndpoint('S3', {
       service: ec2.GatewayVpcEndpointAwsService.S3,
       subnets: [this.appSubnets],
@@ -200,11 +213,11 @@ export class FlaskServerlessVpc extends Construct {
       Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
       Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
       SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
     };
+    const subnets = singleAz ? { subnets: this.vpc.selectSubnets(this.appSubnets).subnets.slice(0, 1) } : this.appSubnets;
     for (const [id, service] of Object.entries(services)) {
       // open: false; the endpoints admit HTTPS from inside the VPC only.
-      const endpoint = this.vpc.addInterfaceEndpoint(id, { service, subnets: this.appSubnets, open: false });
+      const endpoint = this.vpc.addInterfaceEndpoint(id, { service, subnets, open: false });
       endpoint.connections.allowFrom(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
     }
   }
