@@ -1,8 +1,9 @@
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { newLogsKey } from '../core/kms';
+import { givenOrNewLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention } from '../core/suppressions';
 
 /**
@@ -57,6 +58,14 @@ export interface FlaskServerlessVpcOptions {
    * @default false
    */
   readonly singleAzEndpoints?: boolean;
+
+  /**
+   * KMS key that encrypts the flow logs. A `kms.Key` of this app gets the statements it needs added;
+   * an imported key must allow CloudWatch Logs (`logs.<region>.amazonaws.com`) already.
+   * `FlaskServerlessPlatform` passes its one platform key here.
+   * @default - a new customer-managed key with yearly rotation (1 USD a month, and 1 more after each of its first two rotations)
+   */
+  readonly encryptionKey?: kms.IKey;
 
   /**
    * Retention of the VPC flow logs (all traffic, to CloudWatch Logs).
@@ -188,7 +197,7 @@ export class FlaskServerlessVpc extends Construct {
       if (CfnResource.isCfnResource(handler) && CfnResource.isCfnResource(role)) handler.removeDependency(role);
     }
 
-    const flowLogKey = newLogsKey(this, 'FlowLogKey', { description: 'Encrypts the VPC flow logs' });
+    const flowLogKey = givenOrNewLogsKey(this, 'FlowLogKey', props.encryptionKey, { description: 'Encrypts the VPC flow logs' });
     const flowLogRetention = props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH;
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: flowLogRetention,

@@ -13,7 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
-import { newLogsKey } from '../core/kms';
+import { givenOrNewLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 import { validatePort } from '../core/validation';
 import { IFlaskDatabase } from '../database/flask-database';
@@ -222,6 +222,14 @@ export interface FlaskFargateServiceOptions {
    * @default - none; the secrets are encrypted with the AWS managed key `aws/ssm`, which needs no grant
    */
   readonly existingSecretsKey?: kms.IKey;
+
+  /**
+   * KMS key that encrypts the generated SecureString parameters and the service logs. A `kms.Key` of this app gets the statements it needs added;
+   * an imported key must allow CloudWatch Logs (`logs.<region>.amazonaws.com`) already.
+   * `FlaskServerlessPlatform` passes its one platform key here.
+   * @default - a new customer-managed key with yearly rotation (1 USD a month, and 1 more after each of its first two rotations)
+   */
+  readonly encryptionKey?: kms.IKey;
 
   /**
    * Parameter Store path of this service's settings and generated secrets; it must start and
@@ -461,7 +469,7 @@ export class FlaskFargateService extends Construct {
     for (const name of Object.keys(props.existingSecrets ?? {})) names.add(name, 'existingSecrets');
     for (const name of Object.keys(props.environment ?? {})) names.add(name, 'environment');
 
-    const key = newLogsKey(this, 'ParametersKey', {
+    const key = givenOrNewLogsKey(this, 'ParametersKey', props.encryptionKey, {
       description: `Encrypts the SecureString parameters under ${this.parameterPath} and the service logs`,
     });
     this.parametersKey = key;
@@ -475,6 +483,12 @@ export class FlaskFargateService extends Construct {
         containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.DISABLED,
         enableFargateCapacityProviders: spot,
       });
+      if ((props.containerInsights ?? ecs.ContainerInsights.DISABLED) === ecs.ContainerInsights.DISABLED) {
+        const reason = 'Container Insights is off to keep idle cost down (about 31 billed metrics per service); every alarm reads free metrics (AWS/ECS CPU and memory, NLB healthy and unhealthy hosts). Set service.containerInsights to turn it on.';
+        addNagSuppressions(this.cluster, [{ id: 'AwsSolutions-ECS4', reason }]);
+        addCheckovSuppressions(this.cluster, [{ id: 'CKV_AWS_65', reason }]);
+        addGuardSuppressions(this.cluster, [{ id: 'ecs_container_insights_enabled_check', reason }]);
+      }
     }
 
     // Task definition and container
