@@ -17,6 +17,7 @@ export const REFERENCE_MODES: ReferenceMode[] = [
   { title: 'NAT instance', props: { network: { egress: EgressMode.NAT_INSTANCE } } },
   { title: 'VPC endpoints', props: { network: { egress: EgressMode.VPC_ENDPOINTS } } },
   { title: 'VPC endpoints, one AZ', props: { network: { egress: EgressMode.VPC_ENDPOINTS, singleAzEndpoints: true } } },
+  { title: 'Public subnets', props: { network: { egress: EgressMode.PUBLIC_SUBNETS } } },
   { title: 'PRODUCTION profile', props: { profile: PlatformProfile.PRODUCTION } },
 ];
 

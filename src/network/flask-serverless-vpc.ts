@@ -22,6 +22,17 @@ export enum EgressMode {
    * behalf. Tightest, but each interface endpoint costs per AZ-hour; see `singleAzEndpoints`.
    */
   VPC_ENDPOINTS = 'VPC_ENDPOINTS',
+  /**
+   * The cheapest: no NAT and no interface endpoints. The tasks and the internal load balancer
+   * sit in public subnets, and each task gets a public IPv4 address (about 3.65 USD a month per
+   * task) to reach AWS APIs directly. Nothing on the internet can open a connection to a task:
+   * its security group admits only the load balancer's security group, on the container port.
+   * The trade-off: a task's address is public, so one wrong security group rule exposes it,
+   * and its outbound HTTPS is not funnelled through a NAT or an endpoint policy. The database
+   * stays in isolated subnets. (IPv6-only egress through an egress-only internet gateway would
+   * cost nothing, but needs a dual-stack load balancer, VPC link and database path as well.)
+   */
+  PUBLIC_SUBNETS = 'PUBLIC_SUBNETS',
 }
 
 /** Options of the VPC the platform creates. */
@@ -120,15 +131,18 @@ export class FlaskServerlessVpc extends Construct {
     }
 
     const withInternet = this.egress !== EgressMode.VPC_ENDPOINTS;
+    const publicApp = this.egress === EgressMode.PUBLIC_SUBNETS;
     const subnetConfiguration: ec2.SubnetConfiguration[] = [
       {
         name: FlaskServerlessVpc.APP_SUBNET_GROUP,
-        subnetType: withInternet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+        subnetType: publicApp ? ec2.SubnetType.PUBLIC : withInternet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
         cidrMask: 24,
+        // Tasks get a public address only when the service asks for one (assignPublicIp).
+        mapPublicIpOnLaunch: publicApp ? false : undefined,
       },
       { name: FlaskServerlessVpc.DATA_SUBNET_GROUP, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 26 },
     ];
-    if (withInternet) {
+    if (withInternet && !publicApp) {
       // Public subnets hold only the NAT; nothing launched there gets a public IP by default.
       subnetConfiguration.unshift({ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false });
     }

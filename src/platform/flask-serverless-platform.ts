@@ -206,12 +206,17 @@ export class FlaskServerlessPlatform extends Construct {
     if (serviceOptions.enableExecuteCommand && props.network?.egress === EgressMode.VPC_ENDPOINTS) {
       throw new Error('service.enableExecuteCommand needs the SSM Messages endpoint, which network.egress VPC_ENDPOINTS does not create; use a NAT egress mode for ECS Exec, or leave it off.');
     }
+    const publicTasks = !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS;
+    if (publicTasks && serviceOptions.assignPublicIp === false) {
+      throw new Error('service.assignPublicIp is false, but network.egress PUBLIC_SUBNETS has no NAT and no endpoints: the tasks reach AWS APIs only through their public addresses. Remove assignPublicIp or choose another egress mode.');
+    }
     // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
     const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
     this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
       encryptionKey: serviceOptions.encryptionKey ?? encryptionKey,
+      assignPublicIp: serviceOptions.assignPublicIp ?? (publicTasks || undefined),
       vpc: this.vpc,
       vpcSubnets: appSubnets,
       image: props.image,

@@ -657,6 +657,11 @@ export class FlaskFargateService extends Construct {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
     this.service.attachToNetworkTargetGroup(this.targetGroup);
+    if (props.assignPublicIp) {
+      const reason = 'assignPublicIp: the tasks reach AWS APIs through their own public IPv4 addresses instead of a NAT or endpoints (EgressMode.PUBLIC_SUBNETS); their security group admits only the load balancer, on the container port.';
+      addGuardSuppressions(this.service, [{ id: 'ecs_service_assign_public_ip_disabled_check', reason }], true);
+      addCheckovSuppressions(this.service, [{ id: 'CKV_AWS_333', reason }], true);
+    }
     // Tasks must not start before their generated secrets exist.
     if (generated) this.service.node.addDependency(...generated.resources);
 
