@@ -24,7 +24,9 @@ export enum PlatformProfile {
   /**
    * For production traffic: adds the AWS WAF web ACL that enforces 100 requests per minute per
    * API key in a 60-second window, and a NAT gateway per Availability Zone (egress survives the
-   * loss of an AZ). About 10 USD a month more for WAF plus about 45 USD a month per extra NAT gateway.
+   * loss of an AZ). About 8 USD a month more for WAF (5 for the web ACL, 1 for each of its 3
+   * rules) plus about 47 USD a month per extra NAT gateway with its public address; the cost
+   * estimator (`cdk-flask-serverless cost`) gives the figures of your template.
    */
   PRODUCTION = 'PRODUCTION',
 }
