@@ -1,7 +1,11 @@
 // The one price table of the cost estimator: AWS on-demand list prices, USD, excluding tax,
 // free tier and credits. Each price names the page it comes from and the day it was checked.
-// `verified: false` means the figure could not be confirmed on that page on that day; the
-// estimator prints such prices with a mark and lists them under the total.
+// `verified: true` only where the AWS page itself was read and showed the figure on that day.
+// `verified: false` means it could not be confirmed there (the regional tables of most AWS
+// pricing pages are rendered in the browser and could not be read): the estimator prints such
+// prices with a mark and lists them under the total. Third-party pages agreed with the NAT
+// gateway (0.059 USD/h in ap-southeast-1) and public IPv4 (0.005 USD/h) prices, which is not
+// the same as confirming them.
 
 /** One unit price. */
 export interface Price {
@@ -70,8 +74,8 @@ function p(usd: number, per: string, source: string, verified: boolean): Price {
 /** Asia Pacific (Singapore). */
 export const AP_SOUTHEAST_1: PriceTable = {
   region: 'ap-southeast-1',
-  natGatewayHour: p(0.059, 'NAT gateway-hour', VPC, true),
-  publicIpv4Hour: p(0.005, 'public IPv4 address-hour', VPC, true),
+  natGatewayHour: p(0.059, 'NAT gateway-hour', VPC, false),
+  publicIpv4Hour: p(0.005, 'public IPv4 address-hour', VPC, false),
   interfaceEndpointAzHour: p(0.013, 'endpoint-AZ-hour', PRIVATELINK, false),
   loadBalancerHour: p(0.0252, 'load balancer-hour', ELB, false),
   fargateVcpuHourX86: p(0.05056, 'vCPU-hour (x86_64)', FARGATE, false),
@@ -90,19 +94,19 @@ export const AP_SOUTHEAST_1: PriceTable = {
   ebsGp2GbMonth: p(0.12, 'GB-month (gp2)', EBS, false),
   kmsKeyMonth: p(1, 'key-month', KMS, true),
   // Each of the first two rotations adds one key-month; later rotations are free.
-  kmsRotationMonth: p(1, 'rotated key version-month (first two rotations)', KMS, true),
-  secretMonth: p(0.4, 'secret-month', SECRETS, true),
-  wafAclMonth: p(5, 'web ACL-month', WAF, true),
-  wafRuleMonth: p(1, 'rule-month', WAF, true),
-  wafMillionRequests: p(0.6, 'million requests', WAF, true),
-  alarmMetricMonth: p(0.1, 'alarm metric-month (standard resolution)', CLOUDWATCH, true),
-  alarmHighResMetricMonth: p(0.3, 'alarm metric-month (high resolution)', CLOUDWATCH, true),
-  compositeAlarmMonth: p(0.5, 'composite alarm-month', CLOUDWATCH, true),
-  dashboardMonth: p(3, 'dashboard-month (beyond 3 free per account)', CLOUDWATCH, true),
-  customMetricMonth: p(0.3, 'metric-month (first 10,000)', CLOUDWATCH, true),
+  kmsRotationMonth: p(1, 'rotated key version-month (first two rotations)', KMS, false),
+  secretMonth: p(0.4, 'secret-month', SECRETS, false),
+  wafAclMonth: p(5, 'web ACL-month', WAF, false),
+  wafRuleMonth: p(1, 'rule-month', WAF, false),
+  wafMillionRequests: p(0.6, 'million requests', WAF, false),
+  alarmMetricMonth: p(0.1, 'alarm metric-month (standard resolution)', CLOUDWATCH, false),
+  alarmHighResMetricMonth: p(0.3, 'alarm metric-month (high resolution)', CLOUDWATCH, false),
+  compositeAlarmMonth: p(0.5, 'composite alarm-month', CLOUDWATCH, false),
+  dashboardMonth: p(3, 'dashboard-month (beyond 3 free per account)', CLOUDWATCH, false),
+  customMetricMonth: p(0.3, 'metric-month (first 10,000)', CLOUDWATCH, false),
   auroraAcuHour: p(0.16, 'ACU-hour (Aurora Standard)', AURORA, false),
   auroraStorageGbMonth: p(0.11, 'GB-month (Aurora Standard)', AURORA, false),
-  advancedParameterMonth: p(0.05, 'advanced parameter-month', SSM, true),
+  advancedParameterMonth: p(0.05, 'advanced parameter-month', SSM, false),
   restApiMillionRequests: p(4.25, 'million REST API requests (first 333 million)', APIGW, false),
 };
 
