@@ -57,6 +57,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-simulate@0.1.173',
   ],
 
+  // `npx cdk-flask-serverless cost cdk.out/<Stack>.template.json`: the idle-cost estimator (src/cost).
+  bin: { 'cdk-flask-serverless': 'lib/cost/cli.js' },
+
   publishToPypi: {
     distName: 'cdk-flask-serverless',
     module: 'cdk_flask_serverless',
@@ -74,6 +77,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
 const integRunner = 'integ-runner --directory integ --language typescript --parallel-regions ap-southeast-1';
 // README's option tables come from the JSDoc in .jsii, like API.md.
 project.tasks.tryFind('post-compile')!.exec('node scripts/props-tables.js');
+// README's cost table comes from the estimator run on the synthesized platform in each egress mode.
+project.tasks.tryFind('post-compile')!.exec('node scripts/cost-table.js');
 
 project.addTask('integ:snapshot', {
   description: 'Synthesize every integ/integ.*.ts and update its snapshot without deploying',

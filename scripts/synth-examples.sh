@@ -22,3 +22,9 @@ for (const [id, artifact] of Object.entries(manifest.artifacts)) {
   if (outputs.length) console.log(`  outputs: ${outputs.join(', ')}`);
 }
 JS
+
+# Idle cost of each example stack, from the package's estimator (src/cost).
+for template in cdk.out/*.template.json; do
+  echo
+  node ../lib/cost/cli.js cost "$template"
+done

@@ -4,3 +4,4 @@ export * from './database';
 export * from './service';
 export * from './api';
 export * from './platform';
+export * from './cost';

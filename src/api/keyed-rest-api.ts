@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { OpenApiOperation, loadOpenApiDocument } from './openapi';
-import { newLogsKey } from '../core/kms';
+import { givenOrNewLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 import { validatePort } from '../core/validation';
 
@@ -158,6 +158,14 @@ export interface KeyedRestApiOptions {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly accessLogRetention?: logs.RetentionDays;
+
+  /**
+   * KMS key that encrypts the access logs and the WAF logs. A `kms.Key` of this app gets the statements it needs added;
+   * an imported key must allow CloudWatch Logs (`logs.<region>.amazonaws.com`) already.
+   * `FlaskServerlessPlatform` passes its one platform key here.
+   * @default - a new customer-managed key with yearly rotation (1 USD a month, and 1 more after each of its first two rotations)
+   */
+  readonly encryptionKey?: kms.IKey;
 
   /**
    * Execution logging level of every method. INFO logs each request's processing steps.
@@ -319,7 +327,7 @@ export class KeyedRestApi extends Construct {
   /** The log group of the access logs. */
   public readonly accessLogGroup: logs.LogGroup;
   /** The KMS key that encrypts the access logs (and the WAF logs). */
-  public readonly logKey: kms.Key;
+  public readonly logKey: kms.IKey;
   /** The custom domain, with `domainName`. */
   public readonly customDomain?: apigw.DomainName;
   /** URL of the stage, ending in the stage name and a slash, e.g. `https://abc.execute-api.ap-southeast-1.amazonaws.com/Test/`. */
@@ -371,7 +379,7 @@ export class KeyedRestApi extends Construct {
       throw new Error(`api.cors adds an OPTIONS method to every resource, but api.openApiDocument documents OPTIONS on ${paths.join(', ')}; remove one of them.`);
     }
 
-    this.logKey = newLogsKey(this, 'LogKey', { description: 'Encrypts the API access logs' });
+    this.logKey = givenOrNewLogsKey(this, 'LogKey', props.encryptionKey, { description: 'Encrypts the API access logs' });
     const retention = props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH;
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, encryptionKey: this.logKey });
 

@@ -9,6 +9,9 @@ import { allowLogsToUseKey } from './logs-key';
  * out lasting decrypt rights through a grant.
  */
 export function denyGrantsExceptForAwsServices(key: kms.Key): void {
+  // A platform key is shared by the parts: add the statement once.
+  if (denied.has(key)) return;
+  denied.add(key);
   key.addToResourcePolicy(new iam.PolicyStatement({
     effect: iam.Effect.DENY,
     principals: [new iam.AnyPrincipal()],
@@ -16,6 +19,21 @@ export function denyGrantsExceptForAwsServices(key: kms.Key): void {
     resources: ['*'],
     conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
   }));
+}
+
+const denied = new WeakSet<kms.Key>();
+
+/**
+ * `given` when set (a key of this app is prepared for CloudWatch Logs and grants as `newLogsKey`
+ * does; an imported key must allow them already), otherwise a new key from `newLogsKey`.
+ */
+export function givenOrNewLogsKey(scope: Construct, id: string, given: kms.IKey | undefined, props: kms.KeyProps): kms.IKey {
+  if (!given) return newLogsKey(scope, id, props);
+  if (given instanceof kms.Key) {
+    allowLogsToUseKey(given);
+    denyGrantsExceptForAwsServices(given);
+  }
+  return given;
 }
 
 /**

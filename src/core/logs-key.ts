@@ -1,8 +1,13 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 
+const allowed = new WeakSet<kms.Key>();
+
 /** Lets CloudWatch Logs in this region encrypt with the key, for log groups of this account only. */
 export function allowLogsToUseKey(key: kms.Key): void {
+  // A platform key is shared by the parts: add the statement once.
+  if (allowed.has(key)) return;
+  allowed.add(key);
   const stack = key.stack;
   key.addToResourcePolicy(new iam.PolicyStatement({
     principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],

@@ -23,6 +23,14 @@ export interface FlaskServerlessMonitoringOptions {
   readonly alarmTopic?: sns.ITopic;
 
   /**
+   * KMS key that encrypts the alarm topic this construct creates. A `kms.Key` of this app gets
+   * the statement that lets this account's CloudWatch alarms use it; an imported key must have
+   * it already. `FlaskServerlessPlatform` passes its one platform key here.
+   * @default - a new customer-managed key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
    * Name of the CloudWatch dashboard.
    * @default - a name CloudFormation generates
    */
@@ -60,18 +68,20 @@ export class FlaskServerlessMonitoring extends Construct {
     if (props.alarmTopic) {
       this.alarmTopic = props.alarmTopic;
     } else {
-      const key = new kms.Key(this, 'AlarmTopicKey', {
+      const key = props.encryptionKey ?? new kms.Key(this, 'AlarmTopicKey', {
         description: 'Encrypts the alarm notifications topic',
         enableKeyRotation: true,
       });
       // CloudWatch alarms publish to an encrypted topic only if they may use its key.
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
-      }));
-      denyGrantsExceptForAwsServices(key);
+      if (key instanceof kms.Key) {
+        key.addToResourcePolicy(new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        }));
+        denyGrantsExceptForAwsServices(key);
+      }
       this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
         displayName: 'Flask serverless platform alarms',
         masterKey: key,

@@ -1,8 +1,9 @@
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { newLogsKey } from '../core/kms';
+import { givenOrNewLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention } from '../core/suppressions';
 
 /**
@@ -15,10 +16,23 @@ export enum EgressMode {
   /** One small EC2 NAT instance (t4g.nano): the cheapest internet egress, but you patch and watch it. */
   NAT_INSTANCE = 'NAT_INSTANCE',
   /**
-   * No internet route at all: interface endpoints for ECR, CloudWatch Logs, SSM, Secrets Manager
-   * and KMS, and a gateway endpoint for S3. Tightest, but each interface endpoint costs per AZ-hour.
+   * No internet route at all: interface endpoints for what a Fargate task calls to start and run
+   * (ECR API, ECR registry, CloudWatch Logs, SSM, Secrets Manager) and a free gateway endpoint for
+   * S3 (image layers). No KMS endpoint: Parameter Store and Secrets Manager decrypt on the task's
+   * behalf. Tightest, but each interface endpoint costs per AZ-hour; see `singleAzEndpoints`.
    */
   VPC_ENDPOINTS = 'VPC_ENDPOINTS',
+  /**
+   * The cheapest: no NAT and no interface endpoints. The tasks and the internal load balancer
+   * sit in public subnets, and each task gets a public IPv4 address (about 3.65 USD a month per
+   * task) to reach AWS APIs directly. Nothing on the internet can open a connection to a task:
+   * its security group admits only the load balancer's security group, on the container port.
+   * The trade-off: a task's address is public, so one wrong security group rule exposes it,
+   * and its outbound HTTPS is not funnelled through a NAT or an endpoint policy. The database
+   * stays in isolated subnets. (IPv6-only egress through an egress-only internet gateway would
+   * cost nothing, but needs a dual-stack load balancer, VPC link and database path as well.)
+   */
+  PUBLIC_SUBNETS = 'PUBLIC_SUBNETS',
 }
 
 /** Options of the VPC the platform creates. */
@@ -47,6 +61,22 @@ export interface FlaskServerlessVpcOptions {
    * @default 1
    */
   readonly natGateways?: number;
+
+  /**
+   * With `EgressMode.VPC_ENDPOINTS`, put the interface endpoints in one AZ only, which halves
+   * their cost with two AZs. Tasks in the other AZs reach them across AZs (a small per-GB
+   * charge), and losing that AZ stops image pulls, logs and secret reads everywhere.
+   * @default false
+   */
+  readonly singleAzEndpoints?: boolean;
+
+  /**
+   * KMS key that encrypts the flow logs. A `kms.Key` of this app gets the statements it needs added;
+   * an imported key must allow CloudWatch Logs (`logs.<region>.amazonaws.com`) already.
+   * `FlaskServerlessPlatform` passes its one platform key here.
+   * @default - a new customer-managed key with yearly rotation (1 USD a month, and 1 more after each of its first two rotations)
+   */
+  readonly encryptionKey?: kms.IKey;
 
   /**
    * Retention of the VPC flow logs (all traffic, to CloudWatch Logs).
@@ -92,21 +122,27 @@ export class FlaskServerlessVpc extends Construct {
     if (props.natGateways !== undefined && this.egress !== EgressMode.NAT_GATEWAY) {
       throw new Error(`network.natGateways applies only to EgressMode.NAT_GATEWAY, but egress is ${this.egress}; remove natGateways or change egress.`);
     }
+    if (props.singleAzEndpoints !== undefined && this.egress !== EgressMode.VPC_ENDPOINTS) {
+      throw new Error(`network.singleAzEndpoints applies only to EgressMode.VPC_ENDPOINTS, but egress is ${this.egress}; remove singleAzEndpoints or change egress.`);
+    }
     const natGateways = props.natGateways ?? 1;
     if (!Token.isUnresolved(natGateways) && (!Number.isInteger(natGateways) || natGateways < 1 || natGateways > maxAzs)) {
       throw new Error(`network.natGateways must be an integer from 1 to maxAzs (${maxAzs}), got ${natGateways}; use EgressMode.VPC_ENDPOINTS for no NAT.`);
     }
 
     const withInternet = this.egress !== EgressMode.VPC_ENDPOINTS;
+    const publicApp = this.egress === EgressMode.PUBLIC_SUBNETS;
     const subnetConfiguration: ec2.SubnetConfiguration[] = [
       {
         name: FlaskServerlessVpc.APP_SUBNET_GROUP,
-        subnetType: withInternet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+        subnetType: publicApp ? ec2.SubnetType.PUBLIC : withInternet ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
         cidrMask: 24,
+        // Tasks get a public address only when the service asks for one (assignPublicIp).
+        mapPublicIpOnLaunch: publicApp ? false : undefined,
       },
       { name: FlaskServerlessVpc.DATA_SUBNET_GROUP, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 26 },
     ];
-    if (withInternet) {
+    if (withInternet && !publicApp) {
       // Public subnets hold only the NAT; nothing launched there gets a public IP by default.
       subnetConfiguration.unshift({ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 26, mapPublicIpOnLaunch: false });
     }
@@ -154,7 +190,7 @@ export class FlaskServerlessVpc extends Construct {
     }
 
     if (!withInternet) {
-      this.addServiceEndpoints(cidr);
+      this.addServiceEndpoints(cidr, props.singleAzEndpoints ?? false);
     }
 
     // restrictDefaultSecurityGroup is done by a CDK-provided custom resource (one per stack) that
@@ -175,7 +211,7 @@ export class FlaskServerlessVpc extends Construct {
       if (CfnResource.isCfnResource(handler) && CfnResource.isCfnResource(role)) handler.removeDependency(role);
     }
 
-    const flowLogKey = newLogsKey(this, 'FlowLogKey', { description: 'Encrypts the VPC flow logs' });
+    const flowLogKey = givenOrNewLogsKey(this, 'FlowLogKey', props.encryptionKey, { description: 'Encrypts the VPC flow logs' });
     const flowLogRetention = props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH;
     this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
       retention: flowLogRetention,
@@ -189,7 +225,7 @@ export class FlaskServerlessVpc extends Construct {
     });
   }
 
-  private addServiceEndpoints(cidr: string): void {
+  private addServiceEndpoints(cidr: string, singleAz: boolean): void {
     this.vpc.addGatewayEndpoint('S3', {
       service: ec2.GatewayVpcEndpointAwsService.S3,
       subnets: [this.appSubnets],
@@ -200,11 +236,11 @@ export class FlaskServerlessVpc extends Construct {
       Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
       Ssm: ec2.InterfaceVpcEndpointAwsService.SSM,
       SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      Kms: ec2.InterfaceVpcEndpointAwsService.KMS,
     };
+    const subnets = singleAz ? { subnets: this.vpc.selectSubnets(this.appSubnets).subnets.slice(0, 1) } : this.appSubnets;
     for (const [id, service] of Object.entries(services)) {
       // open: false; the endpoints admit HTTPS from inside the VPC only.
-      const endpoint = this.vpc.addInterfaceEndpoint(id, { service, subnets: this.appSubnets, open: false });
+      const endpoint = this.vpc.addInterfaceEndpoint(id, { service, subnets, open: false });
       endpoint.connections.allowFrom(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
     }
   }

@@ -1,9 +1,11 @@
-import { CfnOutput, Duration, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
+import { newLogsKey } from '../core/kms';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcOptions } from '../network';
@@ -22,7 +24,9 @@ export enum PlatformProfile {
   /**
    * For production traffic: adds the AWS WAF web ACL that enforces 100 requests per minute per
    * API key in a 60-second window, and a NAT gateway per Availability Zone (egress survives the
-   * loss of an AZ). About 10 USD a month more for WAF plus about 45 USD a month per extra NAT gateway.
+   * loss of an AZ). About 8 USD a month more for WAF (5 for the web ACL, 1 for each of its 3
+   * rules) plus about 47 USD a month per extra NAT gateway with its public address; the cost
+   * estimator (`cdk-flask-serverless cost`) gives the figures of your template.
    */
   PRODUCTION = 'PRODUCTION',
 }
@@ -90,6 +94,20 @@ export interface FlaskServerlessPlatformProps {
   readonly monitoring?: FlaskServerlessMonitoringOptions;
 
   /**
+   * The one customer-managed KMS key of the platform: it encrypts the database (storage,
+   * backups, master secret, logs), the SecureString parameters, every log group and the alarm
+   * topic. Each service may use it only as its part needs (CloudWatch Logs for this account's
+   * log groups, CloudWatch for the alarm topic, grants only for AWS resources); a key set in a
+   * group (`database.encryptionKey`, `service.encryptionKey`, ...) wins for that part.
+   *
+   * The key is retained when the stack is deleted unless `database.removalPolicy` is DESTROY,
+   * because the final snapshot is encrypted with it: it keeps costing 1 USD a month, 2 after its
+   * first yearly rotation and 3 after its second, until you schedule its deletion.
+   * @default - one new customer-managed key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
    * Lifetime of the JWTs the app issues, given to the container as `JWT_EXPIRES_SECONDS`.
    * @default Duration.hours(1)
    */
@@ -114,6 +132,8 @@ export class FlaskServerlessPlatform extends Construct {
   public readonly api: KeyedRestApi;
   /** The alarm topic and dashboard. */
   public readonly monitoring: FlaskServerlessMonitoring;
+  /** The platform's KMS key (the one passed in, or the one created). */
+  public readonly encryptionKey: kms.IKey;
   /** The Parameter Store path that holds the app's settings and secrets, e.g. `/flask-app/Test/`. */
   public readonly parameterPath: string;
 
@@ -146,6 +166,16 @@ export class FlaskServerlessPlatform extends Construct {
         : `api.integrationTlsHostname ('${tlsHostname}') needs service.tlsCertificate: the load balancer needs a TLS listener with a certificate covering that name; pass both, or neither for plain HTTP.`);
     }
 
+    // One key for every part instead of one each: each key costs per month and per rotation.
+    const keepData = props.database?.removalPolicy !== RemovalPolicy.DESTROY;
+    this.encryptionKey = props.encryptionKey ?? newLogsKey(this, 'Key', {
+      description: 'Encrypts the Flask platform: database, parameters, logs and the alarm topic',
+      // Snapshots stay encrypted with this key: keep it as long as the data is kept.
+      removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      pendingWindow: keepData ? undefined : Duration.days(7),
+    });
+    const encryptionKey = this.encryptionKey;
+
     let dataSubnets: ec2.SubnetSelection | undefined;
     let appSubnets: ec2.SubnetSelection | undefined;
     if (props.vpc) {
@@ -156,6 +186,7 @@ export class FlaskServerlessPlatform extends Construct {
       this.network = new FlaskServerlessVpc(this, 'Network', {
         ...network,
         natGateways: useNatPerAz ? (network.maxAzs ?? 2) : network.natGateways,
+        encryptionKey: network.encryptionKey ?? encryptionKey,
       });
       this.vpc = this.network.vpc;
       dataSubnets = this.network.dataSubnets;
@@ -164,6 +195,7 @@ export class FlaskServerlessPlatform extends Construct {
 
     this.database = new AuroraServerlessV2Db(this, 'Database', {
       ...props.database,
+      encryptionKey: props.database?.encryptionKey ?? encryptionKey,
       vpc: this.vpc,
       vpcSubnets: dataSubnets,
     });
@@ -176,11 +208,17 @@ export class FlaskServerlessPlatform extends Construct {
     if (serviceOptions.enableExecuteCommand && props.network?.egress === EgressMode.VPC_ENDPOINTS) {
       throw new Error('service.enableExecuteCommand needs the SSM Messages endpoint, which network.egress VPC_ENDPOINTS does not create; use a NAT egress mode for ECS Exec, or leave it off.');
     }
+    const publicTasks = !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS;
+    if (publicTasks && serviceOptions.assignPublicIp === false) {
+      throw new Error('service.assignPublicIp is false, but network.egress PUBLIC_SUBNETS has no NAT and no endpoints: the tasks reach AWS APIs only through their public addresses. Remove assignPublicIp or choose another egress mode.');
+    }
     // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
     const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
     this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
+      encryptionKey: serviceOptions.encryptionKey ?? encryptionKey,
+      assignPublicIp: serviceOptions.assignPublicIp ?? (publicTasks || undefined),
       vpc: this.vpc,
       vpcSubnets: appSubnets,
       image: props.image,
@@ -195,12 +233,16 @@ export class FlaskServerlessPlatform extends Construct {
 
     this.api = new KeyedRestApi(this, 'Api', {
       ...props.api,
+      encryptionKey: props.api?.encryptionKey ?? encryptionKey,
       wafRateLimit: props.api?.wafRateLimit ?? production,
       loadBalancer: this.service.loadBalancer,
       listenerPort: this.service.listenerPort,
     });
 
-    this.monitoring = new FlaskServerlessMonitoring(this, 'Monitoring', props.monitoring);
+    this.monitoring = new FlaskServerlessMonitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      encryptionKey: props.monitoring?.encryptionKey ?? encryptionKey,
+    });
     this.monitoring.addAlarms(...this.api.alarms, ...this.service.alarms, ...this.database.alarms);
     this.addDashboard();
 
@@ -225,7 +267,7 @@ export class FlaskServerlessPlatform extends Construct {
     this.monitoring.addSection('Service', [
       graph('CPU utilization (%)', [svc.metricCpuUtilization()]),
       graph('Memory utilization (%)', [svc.metricMemoryUtilization()]),
-      graph('Running tasks / unhealthy targets', [svc.metricRunningTaskCount()], [svc.metricUnhealthyHosts()]),
+      graph('Healthy / unhealthy tasks', [svc.metricHealthyHosts()], [svc.metricUnhealthyHosts()]),
     ]);
     const db = this.database;
     this.monitoring.addSection('Database', [

@@ -13,7 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
-import { newLogsKey } from '../core/kms';
+import { givenOrNewLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 import { validatePort } from '../core/validation';
 import { IFlaskDatabase } from '../database/flask-database';
@@ -224,6 +224,14 @@ export interface FlaskFargateServiceOptions {
   readonly existingSecretsKey?: kms.IKey;
 
   /**
+   * KMS key that encrypts the generated SecureString parameters and the service logs. A `kms.Key` of this app gets the statements it needs added;
+   * an imported key must allow CloudWatch Logs (`logs.<region>.amazonaws.com`) already.
+   * `FlaskServerlessPlatform` passes its one platform key here.
+   * @default - a new customer-managed key with yearly rotation (1 USD a month, and 1 more after each of its first two rotations)
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
    * Parameter Store path of this service's settings and generated secrets; it must start and
    * end with '/', and contain only letters, digits and `_.-/`.
    * @default '/flask/<stack name>/<construct id>/'
@@ -290,9 +298,11 @@ export interface FlaskFargateServiceOptions {
   readonly assignPublicIp?: boolean;
 
   /**
-   * Container Insights level of the cluster this construct creates. The running-task alarm
-   * reads a Container Insights metric, so it is left out when this is DISABLED.
-   * @default ecs.ContainerInsights.ENABLED
+   * Container Insights level of the cluster this construct creates. Off by default: it publishes
+   * about 31 custom metrics per service (about 9.30 USD a month in ap-southeast-1) and every
+   * alarm here reads free metrics (`AWS/ECS` CPU and memory, the load balancer's healthy and
+   * unhealthy host counts). Turn it on for per-task metrics and performance logs.
+   * @default ecs.ContainerInsights.DISABLED
    */
   readonly containerInsights?: ecs.ContainerInsights;
 }
@@ -459,7 +469,7 @@ export class FlaskFargateService extends Construct {
     for (const name of Object.keys(props.existingSecrets ?? {})) names.add(name, 'existingSecrets');
     for (const name of Object.keys(props.environment ?? {})) names.add(name, 'environment');
 
-    const key = newLogsKey(this, 'ParametersKey', {
+    const key = givenOrNewLogsKey(this, 'ParametersKey', props.encryptionKey, {
       description: `Encrypts the SecureString parameters under ${this.parameterPath} and the service logs`,
     });
     this.parametersKey = key;
@@ -470,9 +480,15 @@ export class FlaskFargateService extends Construct {
     } else {
       this.cluster = new ecs.Cluster(this, 'Cluster', {
         vpc: props.vpc,
-        containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.ENABLED,
+        containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.DISABLED,
         enableFargateCapacityProviders: spot,
       });
+      if ((props.containerInsights ?? ecs.ContainerInsights.DISABLED) === ecs.ContainerInsights.DISABLED) {
+        const reason = 'Container Insights is off to keep idle cost down (about 31 billed metrics per service); every alarm reads free metrics (AWS/ECS CPU and memory, NLB healthy and unhealthy hosts). Set service.containerInsights to turn it on.';
+        addNagSuppressions(this.cluster, [{ id: 'AwsSolutions-ECS4', reason }]);
+        addCheckovSuppressions(this.cluster, [{ id: 'CKV_AWS_65', reason }]);
+        addGuardSuppressions(this.cluster, [{ id: 'ecs_container_insights_enabled_check', reason }]);
+      }
     }
 
     // Task definition and container
@@ -641,6 +657,11 @@ export class FlaskFargateService extends Construct {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
     this.service.attachToNetworkTargetGroup(this.targetGroup);
+    if (props.assignPublicIp) {
+      const reason = 'assignPublicIp: the tasks reach AWS APIs through their own public IPv4 addresses instead of a NAT or endpoints (EgressMode.PUBLIC_SUBNETS); their security group admits only the load balancer, on the container port.';
+      addGuardSuppressions(this.service, [{ id: 'ecs_service_assign_public_ip_disabled_check', reason }], true);
+      addCheckovSuppressions(this.service, [{ id: 'CKV_AWS_333', reason }], true);
+    }
     // Tasks must not start before their generated secrets exist.
     if (generated) this.service.node.addDependency(...generated.resources);
 
@@ -664,8 +685,7 @@ export class FlaskFargateService extends Construct {
     }
 
     this.addSuppressions(props, executionRole);
-    const insightsOn = props.cluster !== undefined || props.containerInsights !== ecs.ContainerInsights.DISABLED;
-    this.addAlarms(props.autoScaling?.minCapacity ?? desiredCount ?? 1, insightsOn);
+    this.addAlarms(props.autoScaling?.minCapacity ?? desiredCount ?? 1);
     suppressAlarmActionsLeftToCaller(this.alarms);
   }
 
@@ -679,7 +699,10 @@ export class FlaskFargateService extends Construct {
     return this.service.metricMemoryUtilization({ period: Duration.minutes(1), ...props });
   }
 
-  /** Number of running tasks (Container Insights `RunningTaskCount`). */
+  /**
+   * Number of running tasks (Container Insights `RunningTaskCount`): only published when
+   * Container Insights is on for the cluster. `metricHealthyHosts` is free and always there.
+   */
   public metricRunningTaskCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'ECS/ContainerInsights',
@@ -689,6 +712,11 @@ export class FlaskFargateService extends Construct {
       period: Duration.minutes(1),
       ...props,
     });
+  }
+
+  /** Number of tasks the load balancer considers healthy (free `AWS/NetworkELB` metric). */
+  public metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1), ...props });
   }
 
   /** Number of targets the load balancer considers unhealthy. */
@@ -728,7 +756,7 @@ export class FlaskFargateService extends Construct {
     if (CfnResource.isCfnResource(policy) && CfnResource.isCfnResource(lb)) lb.addDependency(policy);
   }
 
-  private addAlarms(minimumTasks: number, insightsOn: boolean): void {
+  private addAlarms(minimumTasks: number): void {
     // CPU and memory metrics exist only while tasks run; missing data is not a breach.
     this.alarms.push(new cloudwatch.Alarm(this, 'CpuHighAlarm', {
       alarmDescription: 'Flask service CPU above 80% for 15 minutes: scale up the task size or count.',
@@ -746,12 +774,13 @@ export class FlaskFargateService extends Construct {
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
-    if (insightsOn && minimumTasks > 0) {
-      // Container Insights reports the count every minute while the service exists, so silence
-      // means the service is gone or unobserved: treat it as a breach.
+    if (minimumTasks > 0) {
+      // The load balancer's healthy host count is free (no Container Insights needed) and is
+      // reported every minute while the load balancer exists, so silence means it is gone or
+      // unobserved: treat it as a breach. A task that runs but fails its health check counts too.
       this.alarms.push(new cloudwatch.Alarm(this, 'RunningTasksLowAlarm', {
-        alarmDescription: `Fewer than ${minimumTasks} running Flask task(s) for 5 minutes: the tasks are failing to start or to stay healthy.`,
-        metric: this.metricRunningTaskCount(),
+        alarmDescription: `Fewer than ${minimumTasks} healthy Flask task(s) behind the load balancer for 5 minutes: the tasks are failing to start or to stay healthy.`,
+        metric: this.metricHealthyHosts(),
         threshold: minimumTasks,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 5,

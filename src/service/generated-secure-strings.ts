@@ -78,7 +78,7 @@ export interface GeneratedSecureStringsProps {
   /** Full parameter names to create, each starting with '/'. */
   readonly parameterNames: string[];
   /** Customer-managed key that encrypts the parameters. */
-  readonly key: kms.Key;
+  readonly key: kms.IKey;
   /** Retention of the handler's log group. */
   readonly logRetention: logs.RetentionDays;
   /** Why that retention may be shorter than a year (recorded as a rule suppression when it is). */

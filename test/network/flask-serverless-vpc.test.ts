@@ -64,9 +64,22 @@ describe('FlaskServerlessVpc options', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
     template.resourceCountIs('AWS::EC2::Subnet', 4);
     const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint'));
-    const interfaceCount = endpoints.filter((e) => e.Properties.VpcEndpointType === 'Interface').length;
-    expect(interfaceCount).toBe(6);
-    expect(endpoints.length).toBe(7);
+    const interfaces = endpoints.filter((e) => e.Properties.VpcEndpointType === 'Interface');
+    // What a Fargate task pulling from ECR, reading SSM and Secrets Manager secrets and logging with
+    // awslogs calls; S3 (image layers) is the free gateway endpoint. No KMS: SSM and Secrets Manager decrypt.
+    const names = interfaces.map((e) => String(e.Properties.ServiceName).replace(/^com\.amazonaws\.[a-z0-9-]+\./, '')).sort();
+    expect(names).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'ssm']);
+    expect(endpoints.length).toBe(6);
+    for (const e of interfaces) expect(e.Properties.SubnetIds).toHaveLength(2);
+  });
+
+  test('singleAzEndpoints puts every interface endpoint in one subnet', () => {
+    const template = synth({ egress: EgressMode.VPC_ENDPOINTS, singleAzEndpoints: true });
+    const interfaces = Object.values(template.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }));
+    expect(interfaces).toHaveLength(5);
+    const subnets = new Set(interfaces.map((e) => JSON.stringify(e.Properties.SubnetIds)));
+    expect(subnets.size).toBe(1);
+    expect(interfaces[0].Properties.SubnetIds).toHaveLength(1);
   });
 
   test('flow log retention is configurable', () => {
@@ -75,6 +88,10 @@ describe('FlaskServerlessVpc options', () => {
 });
 
 describe('FlaskServerlessVpc validation', () => {
+  test('rejects singleAzEndpoints without VPC-endpoint egress', () => {
+    expect(build({ singleAzEndpoints: true })).toThrow(/network.singleAzEndpoints applies only to EgressMode.VPC_ENDPOINTS, but egress is NAT_GATEWAY/);
+  });
+
   test('rejects a malformed CIDR', () => {
     expect(build({ cidr: '10.0.0.0' })).toThrow(/network.cidr must be an IPv4 CIDR block from \/16 to \/22/);
   });

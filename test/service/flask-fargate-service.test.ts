@@ -132,10 +132,16 @@ describe('FlaskFargateService defaults', () => {
     template.hasResourceProperties('AWS::ECS::Service', { EnableExecuteCommand: false });
   });
 
-  test('a new cluster has Container Insights enabled', () => {
+  test('a new cluster has Container Insights off (its metrics are billed; the alarms read free ones)', () => {
     template.hasResourceProperties('AWS::ECS::Cluster', {
-      ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }],
     });
+  });
+
+  test('no alarm reads a Container Insights metric', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) expect(alarm.Properties.Namespace).not.toBe('ECS/ContainerInsights');
   });
 
   test('the container listens on 8000', () => {
@@ -356,10 +362,12 @@ describe('FlaskFargateService defaults', () => {
     }
   });
 
-  test('the running-task alarm reads Container Insights and fires below the desired count', () => {
+  test('the running-task alarm reads the free NLB healthy host count and fires below the desired count', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'ECS/ContainerInsights',
-      MetricName: 'RunningTaskCount',
+      Namespace: 'AWS/NetworkELB',
+      MetricName: 'HealthyHostCount',
+      Statistic: 'Minimum',
+      Dimensions: Match.arrayWith([Match.objectLike({ Name: 'TargetGroup' })]),
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
@@ -378,6 +386,12 @@ describe('FlaskFargateService defaults', () => {
   test('connections is the task security group', () => {
     expect(service.connections.securityGroups).toHaveLength(1);
     expect(service.connections.securityGroups[0]).toBe(service.service.connections.securityGroups[0]);
+  });
+
+  test('metricHealthyHosts reads the target group of the service', () => {
+    const metric = service.metricHealthyHosts();
+    expect(metric.namespace).toBe('AWS/NetworkELB');
+    expect(Object.keys(metric.dimensions ?? {}).sort()).toEqual(['LoadBalancer', 'TargetGroup']);
   });
 
   test('metricRunningTaskCount names the cluster and the service', () => {
@@ -494,7 +508,7 @@ describe('FlaskFargateService options', () => {
   test('desiredCount sets the task count and the running-task alarm threshold', () => {
     const { template } = build({ desiredCount: 2 });
     template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunningTaskCount', Threshold: 2 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount', Threshold: 2 });
   });
 
   test('desiredCount 0 leaves out the running-task alarm', () => {
@@ -641,7 +655,7 @@ describe('FlaskFargateService options', () => {
       }),
     });
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 1);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunningTaskCount', Threshold: 2 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount', Threshold: 2 });
   });
 
   test('autoScaling adds a memory target when asked', () => {
@@ -712,9 +726,11 @@ describe('FlaskFargateService options', () => {
     });
   });
 
-  test('containerInsights DISABLED leaves out the running-task alarm', () => {
-    const { template } = build({ containerInsights: ecs.ContainerInsights.DISABLED });
-    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'RunningTaskCount' } }))).toHaveLength(0);
+  test('containerInsights ENABLED turns it on and keeps the same alarms', () => {
+    const on = build({ containerInsights: ecs.ContainerInsights.ENABLED }).template;
+    on.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    expect(Object.keys(on.findResources('AWS::CloudWatch::Alarm')).sort())
+      .toEqual(Object.keys(build({}).template.findResources('AWS::CloudWatch::Alarm')).sort());
   });
 
   test('a cluster passed in is used instead of a new one', () => {

@@ -1,0 +1,116 @@
+// The one price table of the cost estimator: AWS on-demand list prices, USD, excluding tax,
+// free tier and credits. Each price names the page it comes from and the day it was checked.
+// `verified: true` only where the AWS page itself was read and showed the figure on that day.
+// `verified: false` means it could not be confirmed there (the regional tables of most AWS
+// pricing pages are rendered in the browser and could not be read): the estimator prints such
+// prices with a mark and lists them under the total. Third-party pages agreed with the NAT
+// gateway (0.059 USD/h in ap-southeast-1) and public IPv4 (0.005 USD/h) prices, which is not
+// the same as confirming them.
+
+/** One unit price. */
+export interface Price {
+  readonly usd: number;
+  /** What one unit is, e.g. 'hour', 'GB-month'. */
+  readonly per: string;
+  /** Where the price is published. */
+  readonly source: string;
+  /** When the price was last checked against `source` (YYYY-MM-DD). */
+  readonly checked: string;
+  readonly verified: boolean;
+}
+
+/** The unit prices the estimator knows, by name. */
+export interface PriceTable {
+  readonly region: string;
+  readonly natGatewayHour: Price;
+  readonly publicIpv4Hour: Price;
+  readonly interfaceEndpointAzHour: Price;
+  readonly loadBalancerHour: Price;
+  readonly fargateVcpuHourX86: Price;
+  readonly fargateGbHourX86: Price;
+  readonly fargateVcpuHourArm: Price;
+  readonly fargateGbHourArm: Price;
+  readonly fargateSpotDiscount: Price;
+  readonly ec2InstanceHour: Record<string, Price>;
+  readonly ebsGp3GbMonth: Price;
+  readonly ebsGp2GbMonth: Price;
+  readonly kmsKeyMonth: Price;
+  readonly kmsRotationMonth: Price;
+  readonly secretMonth: Price;
+  readonly wafAclMonth: Price;
+  readonly wafRuleMonth: Price;
+  readonly wafMillionRequests: Price;
+  readonly alarmMetricMonth: Price;
+  readonly alarmHighResMetricMonth: Price;
+  readonly compositeAlarmMonth: Price;
+  readonly dashboardMonth: Price;
+  readonly customMetricMonth: Price;
+  readonly auroraAcuHour: Price;
+  readonly auroraStorageGbMonth: Price;
+  readonly advancedParameterMonth: Price;
+  readonly restApiMillionRequests: Price;
+}
+
+const VPC = 'https://aws.amazon.com/vpc/pricing/';
+const PRIVATELINK = 'https://aws.amazon.com/privatelink/pricing/';
+const ELB = 'https://aws.amazon.com/elasticloadbalancing/pricing/';
+const FARGATE = 'https://aws.amazon.com/fargate/pricing/';
+const EC2 = 'https://aws.amazon.com/ec2/pricing/on-demand/';
+const EBS = 'https://aws.amazon.com/ebs/pricing/';
+const KMS = 'https://aws.amazon.com/kms/pricing/';
+const SECRETS = 'https://aws.amazon.com/secrets-manager/pricing/';
+const WAF = 'https://aws.amazon.com/waf/pricing/';
+const CLOUDWATCH = 'https://aws.amazon.com/cloudwatch/pricing/';
+const AURORA = 'https://aws.amazon.com/rds/aurora/pricing/';
+const SSM = 'https://aws.amazon.com/systems-manager/pricing/';
+const APIGW = 'https://aws.amazon.com/api-gateway/pricing/';
+
+const CHECKED = '2026-11-30';
+
+function p(usd: number, per: string, source: string, verified: boolean): Price {
+  return { usd, per, source, checked: CHECKED, verified };
+}
+
+/** Asia Pacific (Singapore). */
+export const AP_SOUTHEAST_1: PriceTable = {
+  region: 'ap-southeast-1',
+  natGatewayHour: p(0.059, 'NAT gateway-hour', VPC, false),
+  publicIpv4Hour: p(0.005, 'public IPv4 address-hour', VPC, false),
+  interfaceEndpointAzHour: p(0.013, 'endpoint-AZ-hour', PRIVATELINK, false),
+  loadBalancerHour: p(0.0252, 'load balancer-hour', ELB, false),
+  fargateVcpuHourX86: p(0.05056, 'vCPU-hour (x86_64)', FARGATE, false),
+  fargateGbHourX86: p(0.00553, 'GB-hour (x86_64)', FARGATE, false),
+  fargateVcpuHourArm: p(0.04045, 'vCPU-hour (ARM64)', FARGATE, false),
+  fargateGbHourArm: p(0.00442, 'GB-hour (ARM64)', FARGATE, false),
+  // Spot prices float; this is the typical discount, not a price.
+  fargateSpotDiscount: p(0.7, 'fraction off on-demand (Fargate Spot, typical)', FARGATE, false),
+  ec2InstanceHour: {
+    't4g.nano': p(0.0054, 'instance-hour', EC2, false),
+    't4g.micro': p(0.0108, 'instance-hour', EC2, false),
+    't3.nano': p(0.0066, 'instance-hour', EC2, false),
+    't3.micro': p(0.0132, 'instance-hour', EC2, false),
+  },
+  ebsGp3GbMonth: p(0.096, 'GB-month (gp3)', EBS, false),
+  ebsGp2GbMonth: p(0.12, 'GB-month (gp2)', EBS, false),
+  kmsKeyMonth: p(1, 'key-month', KMS, true),
+  // Each of the first two rotations adds one key-month; later rotations are free.
+  kmsRotationMonth: p(1, 'rotated key version-month (first two rotations)', KMS, false),
+  secretMonth: p(0.4, 'secret-month', SECRETS, false),
+  wafAclMonth: p(5, 'web ACL-month', WAF, false),
+  wafRuleMonth: p(1, 'rule-month', WAF, false),
+  wafMillionRequests: p(0.6, 'million requests', WAF, false),
+  alarmMetricMonth: p(0.1, 'alarm metric-month (standard resolution)', CLOUDWATCH, false),
+  alarmHighResMetricMonth: p(0.3, 'alarm metric-month (high resolution)', CLOUDWATCH, false),
+  compositeAlarmMonth: p(0.5, 'composite alarm-month', CLOUDWATCH, false),
+  dashboardMonth: p(3, 'dashboard-month (beyond 3 free per account)', CLOUDWATCH, false),
+  customMetricMonth: p(0.3, 'metric-month (first 10,000)', CLOUDWATCH, false),
+  auroraAcuHour: p(0.16, 'ACU-hour (Aurora Standard)', AURORA, false),
+  auroraStorageGbMonth: p(0.11, 'GB-month (Aurora Standard)', AURORA, false),
+  advancedParameterMonth: p(0.05, 'advanced parameter-month', SSM, false),
+  restApiMillionRequests: p(4.25, 'million REST API requests (first 333 million)', APIGW, false),
+};
+
+/** The price tables by region. */
+export const PRICE_TABLES: Record<string, PriceTable> = {
+  'ap-southeast-1': AP_SOUTHEAST_1,
+};
