@@ -1,4 +1,4 @@
-import { Aws, Duration, Token } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -64,19 +64,34 @@ export class FlaskServerlessMonitoring extends Construct {
         description: 'Encrypts the alarm notifications topic',
         enableKeyRotation: true,
       });
+      const stack = Stack.of(this);
+      // Only this account's alarms in this region; keeps CloudWatch from acting for anyone else.
+      const fromOwnAlarms = {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+      };
       // CloudWatch alarms publish to an encrypted topic only if they may use its key.
       key.addToResourcePolicy(new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        conditions: fromOwnAlarms,
       }));
       denyGrantsExceptForAwsServices(key);
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      const topic = new sns.Topic(this, 'AlarmTopic', {
         displayName: 'Flask serverless platform alarms',
         masterKey: key,
         enforceSSL: true,
       });
+      // enforceSSL creates a topic policy, which replaces SNS's default one: without this
+      // statement no resource policy lets CloudWatch publish, and alarms never notify.
+      topic.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromOwnAlarms,
+      }));
+      this.alarmTopic = topic;
     }
     if (props.alarmEmail) {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));

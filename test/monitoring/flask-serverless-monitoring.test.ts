@@ -28,9 +28,37 @@ test('alarms notify a KMS-encrypted topic that refuses plain HTTP', () => {
   });
 });
 
-test('CloudWatch may use the topic key', () => {
+const fromOwnAlarms = {
+  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+  ArnLike: {
+    'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:ap-southeast-1:', { Ref: 'AWS::AccountId' }, ':alarm:*']] },
+  },
+};
+
+test('CloudWatch may use the topic key, for this account\'s alarms only', () => {
   setup().template().hasResourceProperties('AWS::KMS::Key', {
-    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) },
+    KeyPolicy: {
+      Statement: Match.arrayWith([Match.objectLike({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: fromOwnAlarms,
+      })]),
+    },
+  });
+});
+
+test('the topic policy lets this account\'s alarms publish (it replaces the SNS default policy)', () => {
+  setup().template().hasResourceProperties('AWS::SNS::TopicPolicy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([Match.objectLike({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: Match.stringLikeRegexp('AlarmTopic') },
+        Condition: fromOwnAlarms,
+      })]),
+    },
   });
 });
 
