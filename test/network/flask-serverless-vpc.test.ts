@@ -1,4 +1,5 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { spawnSync } from 'child_process';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcProps } from '../../src/network';
 
@@ -41,6 +42,13 @@ describe('FlaskServerlessVpc defaults', () => {
   test('the default security group is locked down', () => {
     template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
   });
+
+  test('the lock-down handler has no redundant DependsOn on the role it already references', () => {
+    const handler = Object.entries(template.findResources('AWS::Lambda::Function'))
+      .find(([id]) => id.startsWith('CustomVpcRestrictDefaultSGCustomResourceProvider'))![1];
+    expect(handler.DependsOn).toBeUndefined();
+    expect(handler.Properties.Role).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^CustomVpcRestrictDefaultSGCustomResourceProviderRole/), 'Arn'] });
+  });
 });
 
 describe('FlaskServerlessVpc options', () => {
@@ -58,6 +66,30 @@ describe('FlaskServerlessVpc options', () => {
     template.hasResourceProperties('AWS::EC2::Instance', { InstanceType: 't4g.nano', SourceDestCheck: false });
   });
 
+  test('the NAT instance gets a public address while the public subnets keep MapPublicIpOnLaunch false', () => {
+    const template = synth({ egress: EgressMode.NAT_INSTANCE });
+    template.hasResourceProperties('AWS::EC2::Instance', {
+      NetworkInterfaces: [Match.objectLike({ DeviceIndex: '0', AssociatePublicIpAddress: true })],
+    });
+    for (const subnet of Object.values(template.findResources('AWS::EC2::Subnet'))) {
+      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+    }
+  });
+
+  test('the NAT instance boot script retries the iptables install, swaps while installing and re-applies NAT at every boot', () => {
+    const template = synth({ egress: EgressMode.NAT_INSTANCE });
+    const instance = Object.values(template.findResources('AWS::EC2::Instance'))[0];
+    const script: string = instance.Properties.UserData['Fn::Base64'];
+    expect(script).not.toContain('yum install iptables-services -y\n'); // the single-shot install that races dnf at boot
+    expect(script).toMatch(/for attempt in \$\(seq 1 30\); do\n\s+dnf install -y [^\n]*iptables-nft && break/);
+    expect(script).toContain('swapon /var/nat-install.swap');
+    expect(script).toContain('systemctl enable --now nat-masquerade.service');
+    expect(script).toContain("ip route show default | awk '{print $5; exit}'");
+    const syntax = spawnSync('bash', ['-n'], { input: script });
+    expect(syntax.stderr.toString()).toBe('');
+    expect(syntax.status).toBe(0);
+  });
+
   test('VPC endpoint egress has no internet route and the endpoints the tasks need', () => {
     const template = synth({ egress: EgressMode.VPC_ENDPOINTS });
     template.resourceCountIs('AWS::EC2::InternetGateway', 0);
@@ -72,6 +104,16 @@ describe('FlaskServerlessVpc options', () => {
   test('flow log retention is configurable', () => {
     synth({ flowLogRetention: 7 }).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
   });
+});
+
+test('building the VPC calls no CfnResource#removeDependency (deprecated in later aws-cdk-lib releases)', () => {
+  const removeDependency = jest.spyOn(CfnResource.prototype, 'removeDependency');
+  try {
+    for (const egress of [EgressMode.NAT_GATEWAY, EgressMode.NAT_INSTANCE, EgressMode.VPC_ENDPOINTS]) synth({ egress });
+    expect(removeDependency).not.toHaveBeenCalled();
+  } finally {
+    removeDependency.mockRestore();
+  }
 });
 
 describe('FlaskServerlessVpc validation', () => {
