@@ -19,6 +19,12 @@ function synth(props: Partial<FlaskServerlessPlatformProps> = {}): { stack: Stac
   return { stack, platform, template: Template.fromStack(stack) };
 }
 
+function logicalIdOf(template: Template, type: string): string {
+  const ids = Object.keys(template.findResources(type));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
 describe('defaults (the masterplan)', () => {
   const { template } = synth();
 
@@ -68,6 +74,12 @@ describe('defaults (the masterplan)', () => {
     const plainNames = (containers[0].Environment ?? []).map((e: { Name: string }) => e.Name);
     expect(plainNames).not.toContain('JWT_SECRET');
     expect(JSON.stringify(template.toJSON())).toContain('/flask-app/Test/JWT_SECRET');
+  });
+
+  test('the ECS service is created only after the Aurora writer instance', () => {
+    const writerId = logicalIdOf(template, 'AWS::RDS::DBInstance');
+    const service = Object.values(template.findResources('AWS::ECS::Service'))[0];
+    expect(service.DependsOn).toEqual(expect.arrayContaining([writerId]));
   });
 
   test('every alarm of API, service and database notifies one SNS topic', () => {
