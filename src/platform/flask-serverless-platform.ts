@@ -1,8 +1,8 @@
-import { CfnOutput, Duration, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
@@ -37,9 +37,16 @@ export interface FlaskServerlessPlatformProps {
   readonly image: ecs.ContainerImage;
 
   /**
-   * Short name of the application: the first segment of the Parameter Store path
-   * `/<appName>/<stage>/`. Lowercase letters, digits and hyphens.
-   * @default 'flask-app'
+   * Short name of the application: with it, the Parameter Store path of the app's settings and
+   * secrets is `/<appName>/<stage>/`. Lowercase letters, digits and hyphens. Choose a name no
+   * other platform in the account and region uses (two platforms of one CDK app with the same
+   * path are rejected at synth).
+   *
+   * Without it, the path is `/flask-app/<stack name>/<construct path in the stack>/<stage>/`,
+   * which no other platform in the account and region can share (stack names are unique there).
+   * Earlier releases defaulted to `/flask-app/<stage>/`; set `appName: 'flask-app'` to keep the
+   * parameters (and the generated `JWT_SECRET`) where they were created.
+   * @default - '/flask-app/<stack name>/<construct path>/<stage>/'
    */
   readonly appName?: string;
 
@@ -114,7 +121,7 @@ export class FlaskServerlessPlatform extends Construct {
   public readonly api: KeyedRestApi;
   /** The alarm topic and dashboard. */
   public readonly monitoring: FlaskServerlessMonitoring;
-  /** The Parameter Store path that holds the app's settings and secrets, e.g. `/flask-app/Test/`. */
+  /** The Parameter Store path that holds the app's settings and secrets, e.g. `/flask-app/MyStack/Platform/Test/`. */
   public readonly parameterPath: string;
 
   constructor(scope: Construct, id: string, props: FlaskServerlessPlatformProps) {
@@ -125,8 +132,8 @@ export class FlaskServerlessPlatform extends Construct {
     if (props.vpc && props.network) {
       throw new Error('Pass either `vpc` (an existing VPC) or `network` (options of a new VPC), not both: the options would be ignored.');
     }
-    const appName = props.appName ?? 'flask-app';
-    if (!Token.isUnresolved(appName) && !/^[a-z][a-z0-9-]{0,39}$/.test(appName)) {
+    const appName = props.appName;
+    if (appName !== undefined && !Token.isUnresolved(appName) && !/^[a-z][a-z0-9-]{0,39}$/.test(appName)) {
       throw new Error(`appName must be 1-40 lowercase letters, digits or hyphens, starting with a letter (it names the Parameter Store path), got '${appName}'.`);
     }
     const jwtExpiry = props.jwtExpiry ?? Duration.hours(1);
@@ -178,7 +185,9 @@ export class FlaskServerlessPlatform extends Construct {
     }
     // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
     const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
-    this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
+    this.parameterPath = serviceOptions.parameterPath
+      ?? (appName !== undefined ? `/${appName}/${stageName}/` : `${defaultPathPrefix(this)}${stageName}/`);
+    rejectSharedParameterPath(this, this.parameterPath, serviceOptions.parameterPath !== undefined ? 'service.parameterPath' : 'appName');
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
       vpc: this.vpc,
@@ -252,4 +261,37 @@ export class FlaskServerlessPlatform extends Construct {
       new cloudwatch.GraphWidget({ title: 'Connections', left: [db.metricDatabaseConnections()], width: 6, height: 6 }),
     ]);
   }
+}
+
+/**
+ * `/flask-app/<stack name>/<construct path in the stack>/`: unique in the account and region,
+ * because stack names are unique there and construct paths are unique in a stack.
+ */
+function defaultPathPrefix(platform: Construct): string {
+  const stack = Stack.of(platform);
+  const segment = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '-');
+  const stackName = Token.isUnresolved(stack.stackName) ? Names.uniqueId(stack) : stack.stackName;
+  const inStack = platform.node.scopes.slice(stack.node.scopes.length).map((c) => segment(c.node.id));
+  return `/flask-app/${segment(stackName)}/${inStack.join('/')}/`;
+}
+
+/** Parameter paths of the platforms of each CDK app, with the account and region they deploy to. */
+const parameterPathsByApp = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Two platforms writing the same parameters in one account and region fail on the second
+ * deploy (the names are taken); reject that at synth when both are in this app.
+ */
+function rejectSharedParameterPath(platform: Construct, path: string, prop: string): void {
+  if (Token.isUnresolved(path)) return;
+  const stack = Stack.of(platform);
+  const key = `${stack.account}/${stack.region}${path}`;
+  const root = platform.node.root;
+  const paths = parameterPathsByApp.get(root) ?? new Map<string, string>();
+  parameterPathsByApp.set(root, paths);
+  const other = paths.get(key);
+  if (other !== undefined) {
+    throw new Error(`${platform.node.path}: the Parameter Store path '${path}' is already used by ${other} in the same account and region; the second deploy would fail on existing parameters. Set a different ${prop} (or leave appName and service.parameterPath unset for a path unique to each platform).`);
+  }
+  paths.set(key, platform.node.path);
 }

@@ -66,14 +66,14 @@ describe('defaults (the masterplan)', () => {
     template.resourceCountIs('AWS::WAFv2::WebACL', 0);
   });
 
-  test('settings and the generated JWT key live under /flask-app/Test/ and reach the task as ECS secrets', () => {
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/Test/JWT_EXPIRES_SECONDS', Type: 'String', Value: '3600' });
+  test('settings and the generated JWT key live under /flask-app/<stack>/<platform>/Test/ and reach the task as ECS secrets', () => {
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS', Type: 'String', Value: '3600' });
     const containers = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions;
     const secretNames = containers[0].Secrets.map((s: { Name: string }) => s.Name);
     expect(secretNames).toEqual(expect.arrayContaining(['JWT_SECRET', 'JWT_EXPIRES_SECONDS', 'DB_PASSWORD']));
     const plainNames = (containers[0].Environment ?? []).map((e: { Name: string }) => e.Name);
     expect(plainNames).not.toContain('JWT_SECRET');
-    expect(JSON.stringify(template.toJSON())).toContain('/flask-app/Test/JWT_SECRET');
+    expect(JSON.stringify(template.toJSON())).toContain('/flask-app/S/P/Test/JWT_SECRET');
   });
 
   test('the ECS service is created only after the Aurora writer instance', () => {
@@ -134,14 +134,14 @@ describe('prop groups override their part', () => {
 
   test('service.settings are added to the platform settings', () => {
     const { template } = synth({ service: { settings: { LOG_LEVEL: 'debug' } } });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/Test/LOG_LEVEL', Value: 'debug' });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/Test/JWT_EXPIRES_SECONDS' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/LOG_LEVEL', Value: 'debug' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS' });
   });
 
   test('api.stageName renames the stage and the parameter path follows it', () => {
     const { template, platform } = synth({ api: { stageName: 'prod' } });
     template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'prod' });
-    expect(platform.parameterPath).toBe('/flask-app/prod/');
+    expect(platform.parameterPath).toBe('/flask-app/S/P/prod/');
   });
 
   test('monitoring.alarmEmail subscribes the address to the alarm topic', () => {
@@ -153,7 +153,7 @@ describe('prop groups override their part', () => {
 
   test('jwtExpiry sets JWT_EXPIRES_SECONDS', () => {
     synth({ jwtExpiry: Duration.minutes(15) }).template.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: '/flask-app/Test/JWT_EXPIRES_SECONDS',
+      Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS',
       Value: '900',
     });
   });
@@ -215,6 +215,56 @@ describe('TLS to the load balancer and the tasks', () => {
       service: { tlsCertificate: certificate, listenerPort: 8443 },
       api: { integrationTlsHostname: 'backend.example.com' },
     }).template.hasResourceProperties('AWS::ApiGateway::Method', { Integration: { Uri: 'https://backend.example.com:8443/{proxy}' } });
+  });
+});
+
+describe('two platforms in one account and region', () => {
+  const names = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::SSM::Parameter'))
+    .map((p) => p.Properties.Name as string);
+
+  test('two default platforms in one stack write different parameters (and JWT_SECRETs)', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    const a = new FlaskServerlessPlatform(stack, 'A', { image });
+    const b = new FlaskServerlessPlatform(stack, 'B', { image });
+    expect(a.parameterPath).not.toBe(b.parameterPath);
+    const all = names(stack);
+    expect(new Set(all).size).toBe(all.length);
+    const template = JSON.stringify(Template.fromStack(stack).toJSON());
+    expect(template).toContain(`${a.parameterPath}JWT_SECRET`);
+    expect(template).toContain(`${b.parameterPath}JWT_SECRET`);
+  });
+
+  test('default platforms in two stacks of one account and region write different parameters', () => {
+    const app = new App();
+    const env = { account: '111111111111', region: 'ap-southeast-1' };
+    const one = new Stack(app, 'One', { env });
+    const two = new Stack(app, 'Two', { env });
+    new FlaskServerlessPlatform(one, 'Platform', { image });
+    new FlaskServerlessPlatform(two, 'Platform', { image });
+    const clash = names(one).filter((n) => names(two).includes(n));
+    expect(clash).toEqual([]);
+  });
+
+  test('the same appName twice in one account and region is rejected, naming appName', () => {
+    const app = new App();
+    const env = { account: '111111111111', region: 'ap-southeast-1' };
+    new FlaskServerlessPlatform(new Stack(app, 'One', { env }), 'Platform', { image, appName: 'todo' });
+    expect(() => new FlaskServerlessPlatform(new Stack(app, 'Two', { env }), 'Platform', { image, appName: 'todo' }))
+      .toThrow(/Two\/Platform: the Parameter Store path '\/todo\/Test\/' is already used by One\/Platform .*Set a different appName/);
+  });
+
+  test('the same appName in two regions is allowed', () => {
+    const app = new App();
+    new FlaskServerlessPlatform(new Stack(app, 'One', { env: { account: '111111111111', region: 'ap-southeast-1' } }), 'Platform', { image, appName: 'todo' });
+    expect(() => new FlaskServerlessPlatform(new Stack(app, 'Two', { env: { account: '111111111111', region: 'eu-west-1' } }), 'Platform', { image, appName: 'todo' }))
+      .not.toThrow();
+  });
+
+  test('the same service.parameterPath twice is rejected, naming service.parameterPath', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    new FlaskServerlessPlatform(stack, 'A', { image, service: { parameterPath: '/shop/' } });
+    expect(() => new FlaskServerlessPlatform(stack, 'B', { image, service: { parameterPath: '/shop/' } }))
+      .toThrow(/Set a different service.parameterPath/);
   });
 });
 
