@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct, IConstruct } from 'constructs';
+import { ReplaceTasksOnSecretRotation } from './replace-tasks-on-secret-rotation';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
@@ -169,10 +170,13 @@ export class FlaskServerlessPlatform extends Construct {
       appSubnets = this.network.appSubnets;
     }
 
+    const rotation = props.database?.rotateSecretAfter !== undefined;
     this.database = new AuroraServerlessV2Db(this, 'Database', {
       ...props.database,
       vpc: this.vpc,
       vpcSubnets: dataSubnets,
+      // The app subnets reach Secrets Manager in every egress mode (NAT, or its endpoint).
+      rotationSubnets: props.database?.rotationSubnets ?? (rotation ? appSubnets : undefined),
     });
 
     const stageName = props.api?.stageName ?? 'Test';
@@ -201,6 +205,15 @@ export class FlaskServerlessPlatform extends Construct {
       },
       generatedSecrets: [...new Set([...generatedSecrets, ...(serviceOptions.generatedSecrets ?? [])])],
     });
+
+    if (rotation) {
+      // Tasks get DB_PASSWORD when they start: replace them after each rotation.
+      new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
+        secret: this.database.secret,
+        service: this.service.service,
+        logKey: this.service.parametersKey,
+      });
+    }
 
     // CloudFormation creates the ECS service once the cluster exists, but the writer instance
     // takes minutes more; tasks started before it exhaust the boot kit's wait for the database,

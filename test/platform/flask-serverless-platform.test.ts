@@ -218,6 +218,59 @@ describe('TLS to the load balancer and the tasks', () => {
   });
 });
 
+describe('secret rotation', () => {
+  const { stack, platform, template } = synth({ database: { rotateSecretAfter: Duration.days(30) } });
+
+  test('the rotation function runs in the app subnets, which reach Secrets Manager, not in the data subnets', () => {
+    const app = Object.values(template.findResources('AWS::Serverless::Application'))[0];
+    const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
+    const network = platform.network!;
+    for (const subnet of network.vpc.selectSubnets(network.appSubnets).subnets) expect(subnets).toContain(JSON.stringify(stack.resolve(subnet.subnetId)));
+    for (const subnet of network.vpc.selectSubnets(network.dataSubnets).subnets) expect(subnets).not.toContain(JSON.stringify(stack.resolve(subnet.subnetId)));
+  });
+
+  test('with VPC-endpoint egress the rotation function runs in the app subnets, next to the Secrets Manager endpoint', () => {
+    const endpoints = synth({ network: { egress: EgressMode.VPC_ENDPOINTS }, database: { rotateSecretAfter: Duration.days(30) } });
+    const app = Object.values(endpoints.template.findResources('AWS::Serverless::Application'))[0];
+    const network = endpoints.platform.network!;
+    const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
+    for (const subnet of network.vpc.selectSubnets(network.appSubnets).subnets) expect(subnets).toContain(JSON.stringify(endpoints.stack.resolve(subnet.subnetId)));
+  });
+
+  test('a successful rotation of the database secret replaces the ECS tasks', () => {
+    // The cluster's secret, through its attachment (whose Ref is the secret's ARN).
+    const secretId = Object.keys(template.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0];
+    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.EventPattern).toEqual({
+      'source': ['aws.secretsmanager'],
+      'detail-type': ['AWS Service Event via CloudTrail'],
+      'detail': {
+        eventSource: ['secretsmanager.amazonaws.com'],
+        eventName: ['RotationSucceeded'],
+        additionalEventData: { SecretId: [{ Ref: secretId }] },
+      },
+    });
+    const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    expect(rules[0].Properties.Targets).toEqual([expect.objectContaining({ Arn: { Ref: machineId } })]);
+    const machine = template.findResources('AWS::StepFunctions::StateMachine')[machineId];
+    const definition = JSON.stringify(stack.resolve(machine.Properties.DefinitionString));
+    expect(definition).toContain(':states:::aws-sdk:ecs:updateService');
+    expect(definition).toMatch(/ForceNewDeployment\W+:true/);
+    expect(definition).toContain(`{"Fn::GetAtt":["${Object.keys(template.findResources('AWS::ECS::Service'))[0]}","Name"]}`);
+    const serviceId = Object.keys(template.findResources('AWS::ECS::Service'))[0];
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ecs:updateService', Resource: { Ref: serviceId } })]) },
+    });
+  });
+
+  test('no replacement machinery without rotation', () => {
+    const plain = synth().template;
+    plain.resourceCountIs('AWS::Events::Rule', 0);
+    plain.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+  });
+});
+
 describe('two platforms in one account and region', () => {
   const names = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::SSM::Parameter'))
     .map((p) => p.Properties.Name as string);

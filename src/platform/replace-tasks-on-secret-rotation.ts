@@ -1,0 +1,98 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { newLogsKey } from '../core/kms';
+import { addNagSuppressions, suppressShortLogRetention } from '../core/suppressions';
+
+/** Props of `ReplaceTasksOnSecretRotation`. */
+export interface ReplaceTasksOnSecretRotationProps {
+  /** The rotated secret, e.g. the database's master secret. */
+  readonly secret: secretsmanager.ISecret;
+
+  /** The ECS service whose tasks read the secret when they start. */
+  readonly service: ecs.IBaseService;
+
+  /**
+   * KMS key of the state machine's log group; CloudWatch Logs must be allowed to use it.
+   * @default - a new customer-managed key with yearly rotation
+   */
+  readonly logKey?: kms.IKey;
+
+  /**
+   * Retention of the state machine's log (one line per step of each replacement).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Replaces the tasks of an ECS service after each successful rotation of a secret, so that a
+ * new password reaches the running app: ECS gives secrets to a container only when the task
+ * starts.
+ *
+ * Secrets Manager reports `RotationSucceeded` to EventBridge (as an "AWS Service Event via
+ * CloudTrail", which needs no trail); a rule on that event for this secret starts a state machine
+ * that calls `ecs:UpdateService` with `forceNewDeployment`, a rolling replacement that keeps the
+ * service's minimum healthy percent. EventBridge delivers these events on a best-effort basis; if
+ * one is lost, the tasks pick up the password at their next start.
+ */
+export class ReplaceTasksOnSecretRotation extends Construct {
+  /** The rule on the rotation event. */
+  public readonly rule: events.Rule;
+  /** The state machine that forces the new deployment. */
+  public readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: ReplaceTasksOnSecretRotationProps) {
+    super(scope, id);
+    const logKey = props.logKey ?? newLogsKey(this, 'LogKey', { description: 'Encrypts the log of the task replacement after secret rotation' });
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const logGroup = new logs.LogGroup(this, 'Log', { retention: logRetention, encryptionKey: logKey });
+    suppressShortLogRetention(logGroup, logRetention,
+      'Records when tasks were replaced after a rotation, for troubleshooting; the rotation itself is in CloudTrail.');
+
+    const forceNewDeployment = new tasks.CallAwsService(this, 'ForceNewDeployment', {
+      service: 'ecs',
+      action: 'updateService',
+      parameters: {
+        Cluster: props.service.cluster.clusterArn,
+        Service: props.service.serviceName,
+        ForceNewDeployment: true,
+      },
+      iamResources: [props.service.serviceArn],
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(forceNewDeployment),
+      timeout: Duration.minutes(5),
+      tracingEnabled: true,
+      // The execution input is the rotation event (secret ARN, no value); ALL logs every step.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    addNagSuppressions(this.stateMachine.role, [
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray (PutTraceSegments) support only the * resource; ecs:UpdateService is scoped to the one service.',
+      },
+    ], true);
+
+    this.rule = new events.Rule(this, 'OnRotation', {
+      description: 'Replaces the ECS tasks after the database secret rotates, so that they read the new password',
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detailType: ['AWS Service Event via CloudTrail'],
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['RotationSucceeded'],
+          additionalEventData: { SecretId: [props.secret.secretArn] },
+        },
+      },
+      targets: [new targets.SfnStateMachine(this.stateMachine)],
+    });
+  }
+}
