@@ -89,7 +89,12 @@ export class ReplaceTasksOnSecretRotation extends Construct {
         detail: {
           eventSource: ['secretsmanager.amazonaws.com'],
           eventName: ['RotationSucceeded'],
-          additionalEventData: { SecretId: [props.secret.secretArn] },
+          // Rotation by a function carries the secret in additionalEventData.SecretId; secrets
+          // that RDS manages have been seen with serviceEventDetails.secretId instead.
+          $or: [
+            { additionalEventData: { SecretId: [props.secret.secretArn] } },
+            { serviceEventDetails: { secretId: [props.secret.secretArn] } },
+          ],
         },
       },
       targets: [new targets.SfnStateMachine(this.stateMachine)],

@@ -252,7 +252,10 @@ describe('secret rotation', () => {
       'detail': {
         eventSource: ['secretsmanager.amazonaws.com'],
         eventName: ['RotationSucceeded'],
-        additionalEventData: { SecretId: [{ Ref: secretId }] },
+        $or: [
+          { additionalEventData: { SecretId: [{ Ref: secretId }] } },
+          { serviceEventDetails: { secretId: [{ Ref: secretId }] } },
+        ],
       },
     });
     const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
