@@ -235,6 +235,12 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
   public readonly estimatedMaxConnections: number;
   /** Alarms on capacity, CPU, connections and memory, with no actions. */
   public readonly alarms: cloudwatch.Alarm[];
+  /**
+   * The secret's rotation schedule, with `rotateSecretAfter`. A new schedule rotates at once,
+   * so it waits for the writer instance; make it depend on whatever else must exist before the
+   * first rotation (e.g. what brings the new password to the app).
+   */
+  public readonly rotationSchedule?: secretsmanager.RotationSchedule;
 
   private readonly iamAuthentication: boolean;
 
@@ -366,6 +372,11 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
         automaticallyAfter: props.rotateSecretAfter,
         vpcSubnets: props.rotationSubnets ?? defaultRotationSubnets(props.vpc),
       });
+      // Secrets Manager rotates a new schedule at once. Before the writer instance exists the
+      // rotation fails and leaves an AWSPENDING version behind, and every later rotation (and
+      // deploy that touches the schedule) fails with "A previous rotation isn't complete".
+      this.rotationSchedule = findRotationSchedule(this.cluster);
+      this.rotationSchedule.node.addDependency(this.cluster.node.findChild('Writer'));
     } else {
       addNagSuppressions(this.cluster.node.findChild('Secret'), [{
         id: 'AwsSolutions-SMG4',
@@ -621,6 +632,15 @@ function validateWindows(backup: string | undefined, maintenance: string | undef
       throw new Error(`database.preferredBackupWindow '${backup}' overlaps preferredMaintenanceWindow '${maintenance}'; move one of them.`);
     }
   }
+}
+
+/** The schedule `addRotationSingleUser` attaches to the cluster's secret. */
+function findRotationSchedule(cluster: rds.DatabaseCluster): secretsmanager.RotationSchedule {
+  const schedules = cluster.node.findAll().filter((c): c is secretsmanager.RotationSchedule => c instanceof secretsmanager.RotationSchedule);
+  if (schedules.length !== 1) {
+    throw new Error(`${cluster.node.path}: expected one rotation schedule on the cluster's secret, found ${schedules.length}.`);
+  }
+  return schedules[0];
 }
 
 /**

@@ -208,11 +208,14 @@ export class FlaskServerlessPlatform extends Construct {
 
     if (rotation) {
       // Tasks get DB_PASSWORD when they start: replace them after each rotation.
-      new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
+      const replaceTasks = new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
         secret: this.database.secret,
         service: this.service.service,
         logKey: this.service.parametersKey,
       });
+      // The first rotation runs as soon as the schedule exists: without the rule and the state
+      // machine in place, it would change the password under the running tasks unnoticed.
+      this.database.rotationSchedule?.node.addDependency(replaceTasks);
     }
 
     // CloudFormation creates the ECS service once the cluster exists, but the writer instance

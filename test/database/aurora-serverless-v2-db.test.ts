@@ -472,6 +472,13 @@ describe('AuroraServerlessV2Db options', () => {
     expect(nagSuppressionIds(onlyResource(template, 'AWS::SecretsManager::Secret').resource)).not.toContain('AwsSolutions-SMG4');
   });
 
+  test('the first rotation waits for the writer instance (a new schedule rotates at once)', () => {
+    const template = synth({ rotateSecretAfter: Duration.days(30) });
+    const writer = onlyResource(template, 'AWS::RDS::DBInstance');
+    const schedule = onlyResource(template, 'AWS::SecretsManager::RotationSchedule');
+    expect(schedule.resource.DependsOn).toEqual(expect.arrayContaining([writer.logicalId]));
+  });
+
   test('the rotation function runs in rotationSubnets', () => {
     const { stack, vpc, template } = build({
       rotateSecretAfter: Duration.days(30),

@@ -271,6 +271,16 @@ describe('secret rotation', () => {
     });
   });
 
+  test('the first rotation waits for the writer, the rule and the state machine that replace the tasks', () => {
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
+    expect(schedule).toHaveLength(1);
+    expect(schedule[0].DependsOn).toEqual(expect.arrayContaining([
+      logicalIdOf(template, 'AWS::RDS::DBInstance'),
+      ...Object.keys(template.findResources('AWS::Events::Rule')),
+      logicalIdOf(template, 'AWS::StepFunctions::StateMachine'),
+    ]));
+  });
+
   test('no replacement machinery without rotation', () => {
     const plain = synth().template;
     plain.resourceCountIs('AWS::Events::Rule', 0);
