@@ -64,18 +64,17 @@ export class FlaskServerlessMonitoring extends Construct {
         description: 'Encrypts the alarm notifications topic',
         enableKeyRotation: true,
       });
-      const stack = Stack.of(this);
-      // Only this account's alarms in this region; keeps CloudWatch from acting for anyone else.
-      const fromOwnAlarms = {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
-      };
-      // CloudWatch alarms publish to an encrypted topic only if they may use its key.
+      // CloudWatch alarms publish to an encrypted topic only if they may use its key. The
+      // statement is the one the SNS developer guide gives for AWS event sources ("Enable
+      // compatibility between event sources from AWS services and encrypted topics",
+      // sns-key-management): no conditions. AWS does not document that the KMS requests made
+      // while an alarm publishes carry aws:SourceAccount or aws:SourceArn, and a condition that
+      // does not match silently stops every notification. Who may publish is decided by the
+      // topic policy below; this key encrypts nothing but this topic.
       key.addToResourcePolicy(new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: fromOwnAlarms,
       }));
       denyGrantsExceptForAwsServices(key);
       const topic = new sns.Topic(this, 'AlarmTopic', {
@@ -84,12 +83,17 @@ export class FlaskServerlessMonitoring extends Construct {
         enforceSSL: true,
       });
       // enforceSSL creates a topic policy, which replaces SNS's default one: without this
-      // statement no resource policy lets CloudWatch publish, and alarms never notify.
+      // statement no resource policy lets CloudWatch publish, and alarms never notify. Only
+      // this account's alarms in this region, so CloudWatch cannot publish for anyone else.
+      const stack = Stack.of(this);
       topic.addToResourcePolicy(new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
-        conditions: fromOwnAlarms,
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
       }));
       this.alarmTopic = topic;
     }
