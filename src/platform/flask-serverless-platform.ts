@@ -45,6 +45,8 @@ export interface FlaskServerlessPlatformProps {
    *
    * Without it, the path is `/flask-app/<stack name>/<construct path in the stack>/<stage>/`,
    * which no other platform in the account and region can share (stack names are unique there).
+   * In a nested stack, the stack name is the top-level stack's and the construct path includes
+   * the nested stack. If that path gets too deep for Parameter Store, set appName.
    * Earlier releases defaulted to `/flask-app/<stage>/`; set `appName: 'flask-app'` to keep the
    * parameters (and the generated `JWT_SECRET`) where they were created.
    * @default - '/flask-app/<stack name>/<construct path>/<stage>/'
@@ -189,8 +191,12 @@ export class FlaskServerlessPlatform extends Construct {
     }
     // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
     const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
-    this.parameterPath = serviceOptions.parameterPath
-      ?? (appName !== undefined ? `/${appName}/${stageName}/` : `${defaultPathPrefix(this)}${stageName}/`);
+    if (serviceOptions.parameterPath === undefined && appName === undefined) {
+      this.parameterPath = `${defaultPathPrefix(this)}${stageName}/`;
+      checkDefaultParameterPath(this, this.parameterPath);
+    } else {
+      this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
+    }
     rejectSharedParameterPath(this, this.parameterPath, serviceOptions.parameterPath !== undefined ? 'service.parameterPath' : 'appName');
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
@@ -281,14 +287,29 @@ export class FlaskServerlessPlatform extends Construct {
 
 /**
  * `/flask-app/<stack name>/<construct path in the stack>/`: unique in the account and region,
- * because stack names are unique there and construct paths are unique in a stack.
+ * because stack names are unique there and construct paths are unique in a stack. A nested
+ * stack's own name is only known at deploy time, so the path starts at the top-level stack
+ * that holds it (two deployments of one app under different stack names stay apart).
  */
 function defaultPathPrefix(platform: Construct): string {
-  const stack = Stack.of(platform);
+  let stack = Stack.of(platform);
+  while (stack.nestedStackParent) stack = stack.nestedStackParent;
   const segment = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '-');
   const stackName = Token.isUnresolved(stack.stackName) ? Names.uniqueId(stack) : stack.stackName;
   const inStack = platform.node.scopes.slice(stack.node.scopes.length).map((c) => segment(c.node.id));
   return `/flask-app/${segment(stackName)}/${inStack.join('/')}/`;
+}
+
+/**
+ * The default path grows with the construct path; Parameter Store allows 15 levels and 1011
+ * characters per name (the service checks the same limits). The user never set this path, so
+ * point them at what they can set.
+ */
+function checkDefaultParameterPath(platform: Construct, path: string): void {
+  const levels = path.split('/').length - 1;
+  if (levels > 14 || path.length > 900) {
+    throw new Error(`${platform.node.path}: the default Parameter Store path '${path}' ${levels > 14 ? `puts the parameter names ${levels} levels deep (keep them under 15, Parameter Store's limit)` : `is ${path.length} characters long (it must stay under 900)`} because the platform sits deep in the construct tree. Set appName (the path becomes /<appName>/<stage>/), choosing a name no other platform in this account and region uses.`);
+  }
 }
 
 /** Parameter paths of the platforms of each CDK app, with the account and region they deploy to. */

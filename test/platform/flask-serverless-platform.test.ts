@@ -1,10 +1,11 @@
 import * as path from 'path';
-import { App, Duration, Stack, Token } from 'aws-cdk-lib';
+import { App, Duration, NestedStack, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
 import { EgressMode, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src';
 
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app'));
@@ -313,6 +314,24 @@ describe('two platforms in one account and region', () => {
     new FlaskServerlessPlatform(two, 'Platform', { image });
     const clash = names(one).filter((n) => names(two).includes(n));
     expect(clash).toEqual([]);
+  });
+
+  test('in a nested stack the default path starts with the top-level stack\'s name, so two deployments of one app stay apart', () => {
+    const pathUnder = (stackName: string) => {
+      const stack = new Stack(new App(), 'Main', { stackName, env: { region: 'ap-southeast-1' } });
+      return new FlaskServerlessPlatform(new NestedStack(stack, 'Inner'), 'P', { image }).parameterPath;
+    };
+    expect(pathUnder('shop-blue')).toBe('/flask-app/shop-blue/Inner/P/Test/');
+    expect(pathUnder('shop-green')).toBe('/flask-app/shop-green/Inner/P/Test/');
+  });
+
+  test('a default path too deep for Parameter Store asks for appName, not for the service.parameterPath the user never set', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    let scope: Construct = stack;
+    for (let level = 0; level < 12; level++) scope = new Construct(scope, `Level${level}`);
+    expect(() => new FlaskServerlessPlatform(scope, 'P', { image }))
+      .toThrow(/the default Parameter Store path '\/flask-app\/S\/Level0\/.*' puts the parameter names 17 levels deep \(keep them under 15.*Set appName/);
+    expect(() => new FlaskServerlessPlatform(new Construct(scope, 'Named'), 'P', { image, appName: 'shop' })).not.toThrow();
   });
 
   test('the same appName twice in one account and region is rejected, naming appName', () => {
