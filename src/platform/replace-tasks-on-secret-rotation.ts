@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Names } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -37,15 +37,25 @@ export interface ReplaceTasksOnSecretRotationProps {
  * new password reaches the running app: ECS gives secrets to a container only when the task
  * starts.
  *
- * Secrets Manager reports `RotationSucceeded` to EventBridge (as an "AWS Service Event via
- * CloudTrail", which needs no trail); a rule on that event for this secret starts a state machine
- * that calls `ecs:UpdateService` with `forceNewDeployment`, a rolling replacement that keeps the
- * service's minimum healthy percent. EventBridge delivers these events on a best-effort basis; if
- * one is lost, the tasks pick up the password at their next start.
+ * Two rules start a state machine that calls `ecs:UpdateService` with `forceNewDeployment`, a
+ * rolling replacement that keeps the service's minimum healthy percent:
+ * - `currentVersionRule` matches the `Secret Label Updated` event that Secrets Manager
+ *   publishes to EventBridge itself when `AWSCURRENT` moves to a new version of this secret
+ *   (Secrets Manager user guide, "Secret event notifications"). It involves no CloudTrail, and
+ *   it also fires when a new value is put by hand.
+ * - `rule` matches `RotationSucceeded`, which reaches EventBridge as an "AWS Service Event via
+ *   CloudTrail"; AWS services deliver those to CloudTrail on a best-effort basis (EventBridge
+ *   user guide, "AWS service events delivered via AWS CloudTrail").
+ *
+ * A rotation usually matches both, and the second replacement follows the first; both are
+ * rolling, so the app stays up. If both events are lost, the tasks pick up the password at
+ * their next start.
  */
 export class ReplaceTasksOnSecretRotation extends Construct {
-  /** The rule on the rotation event. */
+  /** The rule on the `RotationSucceeded` event delivered through CloudTrail. */
   public readonly rule: events.Rule;
+  /** The rule on Secrets Manager's own `Secret Label Updated` event for `AWSCURRENT`. */
+  public readonly currentVersionRule: events.Rule;
   /** The state machine that forces the new deployment. */
   public readonly stateMachine: sfn.StateMachine;
 
@@ -53,7 +63,13 @@ export class ReplaceTasksOnSecretRotation extends Construct {
     super(scope, id);
     const logKey = props.logKey ?? newLogsKey(this, 'LogKey', { description: 'Encrypts the log of the task replacement after secret rotation' });
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const logGroup = new logs.LogGroup(this, 'Log', { retention: logRetention, encryptionKey: logKey });
+    const logGroup = new logs.LogGroup(this, 'Log', {
+      // Step Functions asks for the /aws/vendedlogs/ prefix: log delivery then needs no entry
+      // in the account's CloudWatch Logs resource policy, whose size is limited.
+      logGroupName: `/aws/vendedlogs/states/${Aws.STACK_NAME}-${Names.uniqueId(this)}`,
+      retention: logRetention,
+      encryptionKey: logKey,
+    });
     suppressShortLogRetention(logGroup, logRetention,
       'Records when tasks were replaced after a rotation, for troubleshooting; the rotation itself is in CloudTrail.');
 
@@ -96,6 +112,16 @@ export class ReplaceTasksOnSecretRotation extends Construct {
             { serviceEventDetails: { secretId: [props.secret.secretArn] } },
           ],
         },
+      },
+      targets: [new targets.SfnStateMachine(this.stateMachine)],
+    });
+    this.currentVersionRule = new events.Rule(this, 'OnNewCurrentVersion', {
+      description: 'Replaces the ECS tasks when the database secret gets a new current value, so that they read the new password',
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detailType: ['Secret Label Updated'],
+        resources: [props.secret.secretArn],
+        detail: { labelUpdated: ['AWSCURRENT'] },
       },
       targets: [new targets.SfnStateMachine(this.stateMachine)],
     });

@@ -245,7 +245,8 @@ describe('secret rotation', () => {
   test('a successful rotation of the database secret replaces the ECS tasks', () => {
     // The cluster's secret, through its attachment (whose Ref is the secret's ARN).
     const secretId = Object.keys(template.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0];
-    const rules = Object.values(template.findResources('AWS::Events::Rule'));
+    const rules = Object.values(template.findResources('AWS::Events::Rule'))
+      .filter((r) => r.Properties.EventPattern['detail-type'][0] === 'AWS Service Event via CloudTrail');
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.EventPattern).toEqual({
       'source': ['aws.secretsmanager'],
@@ -270,6 +271,28 @@ describe('secret rotation', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ecs:updateService', Resource: { Ref: serviceId } })]) },
     });
+  });
+
+  test('Secrets Manager\'s own event for a new AWSCURRENT version replaces the tasks too, with no CloudTrail involved', () => {
+    const secretId = Object.keys(template.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0];
+    const machineId = logicalIdOf(template, 'AWS::StepFunctions::StateMachine');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.secretsmanager'],
+        'detail-type': ['Secret Label Updated'],
+        'resources': [{ Ref: secretId }],
+        'detail': { labelUpdated: ['AWSCURRENT'] },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: machineId } })],
+    });
+  });
+
+  test('the state machine logs to a /aws/vendedlogs/states/ log group', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const destination = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn;
+    const logGroupId = destination['Fn::GetAtt'][0];
+    const logGroup = template.findResources('AWS::Logs::LogGroup')[logGroupId];
+    expect(JSON.stringify(stack.resolve(logGroup.Properties.LogGroupName))).toMatch(/^\{"Fn::Join":\["",\["\/aws\/vendedlogs\/states\/"/);
   });
 
   test('the first rotation waits for the writer, the rule and the state machine that replace the tasks', () => {
