@@ -225,7 +225,8 @@ export class FlaskServerlessVpc extends Construct {
  * that forwards nothing, and dnf's metadata barely fits in 512 MiB of memory. So:
  * - iptables is installed only if the image lacks it, with swap during the install and retries;
  * - no iptables-services: a small systemd unit re-adds the one masquerade rule at every boot
- *   (user data itself runs only at first boot), on whatever interface holds the default route.
+ *   (user data itself runs only at first boot), on whatever interface holds the default route;
+ *   it waits for that route, and systemd restarts it if the route never came.
  */
 function natInstanceUserData(): ec2.UserData {
   const userData = ec2.UserData.forLinux();
@@ -245,7 +246,14 @@ function natInstanceUserData(): ec2.UserData {
     'sysctl -p /etc/sysctl.d/90-nat.conf',
     "cat > /usr/local/sbin/nat-masquerade <<'SCRIPT'",
     '#!/bin/bash',
-    "iface=$(ip route show default | awk '{print $5; exit}')",
+    // network-online.target does not promise a default route yet; with an empty interface
+    // name the rule would masquerade nothing. Wait up to 2 minutes, then fail (systemd retries).
+    'for attempt in $(seq 1 60); do',
+    "  iface=$(ip route show default | awk '{print $5; exit}')",
+    '  [ -n "$iface" ] && break',
+    '  sleep 2',
+    'done',
+    'if [ -z "$iface" ]; then echo "no default route after 2 minutes: NAT not configured" >&2; exit 1; fi',
     'iptables -t nat -C POSTROUTING -o "$iface" -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING -o "$iface" -j MASQUERADE',
     'SCRIPT',
     'chmod 755 /usr/local/sbin/nat-masquerade',
@@ -258,6 +266,8 @@ function natInstanceUserData(): ec2.UserData {
     'Type=oneshot',
     'RemainAfterExit=yes',
     'ExecStart=/usr/local/sbin/nat-masquerade',
+    'Restart=on-failure',
+    'RestartSec=5',
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',

@@ -1,4 +1,7 @@
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcProps } from '../../src/network';
@@ -85,9 +88,32 @@ describe('FlaskServerlessVpc options', () => {
     expect(script).toContain('swapon /var/nat-install.swap');
     expect(script).toContain('systemctl enable --now nat-masquerade.service');
     expect(script).toContain("ip route show default | awk '{print $5; exit}'");
-    const syntax = spawnSync('bash', ['-n'], { input: script });
-    expect(syntax.stderr.toString()).toBe('');
-    expect(syntax.status).toBe(0);
+    expect(script).toMatch(/ExecStart=\/usr\/local\/sbin\/nat-masquerade\nRestart=on-failure\nRestartSec=5\n/);
+    for (const part of [script, masqueradeScript(script)]) {
+      const syntax = spawnSync('bash', ['-n'], { input: part });
+      expect(syntax.stderr.toString()).toBe('');
+      expect(syntax.status).toBe(0);
+    }
+  });
+
+  describe('the masquerade script, run with stand-ins for ip, iptables and sleep', () => {
+    const template = synth({ egress: EgressMode.NAT_INSTANCE });
+    const script = masqueradeScript(Object.values(template.findResources('AWS::EC2::Instance'))[0].Properties.UserData['Fn::Base64']);
+
+    test('waits until the default route appears, then masquerades on its interface', () => {
+      const run = runMasquerade(script, 3);
+      expect(run.status).toBe(0);
+      expect(run.sleeps).toBe(3);
+      expect(run.iptables).toContain('-t nat -A POSTROUTING -o ens5 -j MASQUERADE');
+    });
+
+    test('gives up after a bounded wait with a non-zero exit when no default route comes, adding no rule', () => {
+      const run = runMasquerade(script, Infinity);
+      expect(run.status).not.toBe(0);
+      expect(run.sleeps).toBeLessThanOrEqual(60);
+      expect(run.stderr).toContain('no default route');
+      expect(run.iptables).toBe('');
+    });
   });
 
   test('VPC endpoint egress has no internet route and the endpoints the tasks need', () => {
@@ -137,3 +163,34 @@ describe('FlaskServerlessVpc validation', () => {
     expect(build({ natGateways: 3 })).toThrow(/network.natGateways must be an integer from 1 to maxAzs \(2\), got 3/);
   });
 });
+
+/** The /usr/local/sbin/nat-masquerade script that the boot script writes. */
+function masqueradeScript(userData: string): string {
+  const match = /cat > \/usr\/local\/sbin\/nat-masquerade <<'SCRIPT'\n([\s\S]*?)\nSCRIPT\n/.exec(userData);
+  expect(match).not.toBeNull();
+  return match![1];
+}
+
+/** Runs the script with an `ip` that shows no default route for the first `routeAfter` calls. */
+function runMasquerade(script: string, routeAfter: number): { status: number | null; stderr: string; sleeps: number; iptables: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nat-masquerade-'));
+  try {
+    const stub = (name: string, body: string) => fs.writeFileSync(path.join(dir, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    const limit = Number.isFinite(routeAfter) ? routeAfter : 1000000;
+    stub('ip', `n=$(cat "${dir}/ip.calls" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/ip.calls"
+[ "$n" -ge ${limit} ] && echo "default via 10.0.0.1 dev ens5 proto dhcp src 10.0.0.10 metric 512"
+exit 0`);
+    stub('sleep', `echo x >> "${dir}/sleep.calls"`);
+    stub('iptables', `echo "$*" >> "${dir}/iptables.calls"; [ "$3" = "-C" ] && exit 1; exit 0`);
+    const run = spawnSync('bash', ['-c', script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, timeout: 30000 });
+    const read = (name: string) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), 'utf8') : '');
+    return {
+      status: run.status,
+      stderr: run.stderr.toString(),
+      sleeps: read('sleep.calls').split('\n').filter(Boolean).length,
+      iptables: read('iptables.calls'),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
