@@ -879,9 +879,13 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
  * With `allowAllOutbound: false`, CDK renders a placeholder egress rule that matches no traffic,
  * and drops it as soon as any egress rule is added, even one rendered as a separate
  * `AWS::EC2::SecurityGroupEgress` (every rule to another security group). The group is then
- * left with no inline egress, and EC2 gives it its default allow-all rule. This keeps the
- * placeholder while the group has no inline egress rule, so only the separate rules (here, the
- * container port to the tasks, which carries the health checks too) let traffic out.
+ * created with no inline egress, so EC2 gives it its default allow-all rule, which EC2 removes
+ * again when the separate egress rule is added (aws/aws-cdk#987, #3355). The deployed group
+ * therefore ends up without allow-all either way, but the template does not say so and the
+ * group is open until that rule exists. Keeping the placeholder while the group has no inline
+ * egress rule makes the template state the egress and closes that window: only the separate
+ * rules (here, the container port to the tasks, which carries the health checks too) let
+ * traffic out.
  */
 function keepEgressClosed(group: ec2.SecurityGroup): void {
   const cfnGroup = group.node.defaultChild as ec2.CfnSecurityGroup;

@@ -296,10 +296,11 @@ describe('FlaskFargateService defaults', () => {
     expect(rules[0]).toMatchObject({ FromPort: 8000, ToPort: 8000, IpProtocol: 'tcp', SourceSecurityGroupId: { 'Fn::GetAtt': [nlbGroup, 'GroupId'] } });
   });
 
-  test('the NLB security group sends only the container port to the tasks (no EC2 default allow-all)', () => {
+  test('the NLB security group states its egress: only the container port to the tasks', () => {
     const taskGroup = logicalId(template, 'AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('tasks') });
     const nlbGroup = logicalId(template, 'AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('Internal NLB') });
-    // An absent SecurityGroupEgress makes EC2 add its allow-all rule; the placeholder matches no traffic.
+    // Without inline egress EC2 adds its allow-all rule until the separate rule below replaces
+    // it; the placeholder matches no traffic and keeps the group closed from the start.
     expect(template.findResources('AWS::EC2::SecurityGroup')[nlbGroup].Properties.SecurityGroupEgress).toEqual([
       { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 },
     ]);
