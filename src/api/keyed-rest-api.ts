@@ -28,8 +28,10 @@ export enum CloudWatchRoleMode {
   /** The account already has a CloudWatch role set (by your landing zone or another stack); use it. */
   USE_EXISTING = 'USE_EXISTING',
   /**
-   * No role: execution logging is turned off (`loggingLevel` OFF). Access logs still work,
-   * because they do not use the account role.
+   * No role: execution logging and access logging are both off. API Gateway refuses to turn on
+   * either kind of stage logging until the account's CloudWatch role is set, so a stage with
+   * access logs would fail to deploy in exactly the account this mode is for. Requests are still
+   * counted in the CloudWatch metrics (and WAF logs, with `wafRateLimit`, do not need the role).
    */
   NONE = 'NONE',
 }
@@ -154,7 +156,7 @@ export interface KeyedRestApiOptions {
 
   /**
    * Retention of the access logs (one JSON line per request, with the API key ID but never the
-   * key value) and of the WAF logs.
+   * key value) and of the WAF logs. There are no access logs with `CloudWatchRoleMode.NONE`.
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly accessLogRetention?: logs.RetentionDays;
@@ -191,7 +193,7 @@ export interface KeyedRestApiOptions {
    * Where the account-level CloudWatch role for execution logs comes from. The default creates
    * it (and keeps it when the stack is deleted), so the stage deploys in a fresh account; it
    * replaces any role the account had with an equivalent one. Use `USE_EXISTING` if your account
-   * setup manages the role, or `NONE` to run without execution logs.
+   * setup manages the role, or `NONE` to run without execution logs and access logs.
    * @default CloudWatchRoleMode.CREATE
    */
   readonly cloudWatchRole?: CloudWatchRoleMode;
@@ -324,8 +326,8 @@ export class KeyedRestApi extends Construct {
   public readonly webAcl?: wafv2.CfnWebACL;
   /** The log group of the WAF logs, with `wafRateLimit` and `wafLogging`. */
   public readonly wafLogGroup?: logs.LogGroup;
-  /** The log group of the access logs. */
-  public readonly accessLogGroup: logs.LogGroup;
+  /** The log group of the access logs; none with `CloudWatchRoleMode.NONE`. */
+  public readonly accessLogGroup?: logs.LogGroup;
   /** The KMS key that encrypts the access logs (and the WAF logs). */
   public readonly logKey: kms.IKey;
   /** The custom domain, with `domainName`. */
@@ -381,7 +383,10 @@ export class KeyedRestApi extends Construct {
 
     this.logKey = givenOrNewLogsKey(this, 'LogKey', props.encryptionKey, { description: 'Encrypts the API access logs' });
     const retention = props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH;
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, encryptionKey: this.logKey });
+    // Access logging, like execution logging, needs the account's CloudWatch role.
+    if (cloudWatchRole !== CloudWatchRoleMode.NONE) {
+      this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, encryptionKey: this.logKey });
+    }
 
     const loggingLevel = cloudWatchRole === CloudWatchRoleMode.NONE
       ? apigw.MethodLoggingLevel.OFF
@@ -405,8 +410,8 @@ export class KeyedRestApi extends Construct {
         dataTraceEnabled: props.dataTraceEnabled ?? false,
         metricsEnabled: true,
         tracingEnabled: props.tracingEnabled ?? false,
-        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
-        accessLogFormat: accessLogFormat(),
+        accessLogDestination: this.accessLogGroup ? new apigw.LogGroupLogDestination(this.accessLogGroup) : undefined,
+        accessLogFormat: this.accessLogGroup ? accessLogFormat() : undefined,
         cacheClusterEnabled: cacheEnabled,
         cacheClusterSize: cacheEnabled ? props.cacheClusterSize ?? '0.5' : undefined,
         cachingEnabled: cacheEnabled,
@@ -730,10 +735,13 @@ export class KeyedRestApi extends Construct {
       }]);
     }
     if (cloudWatchRole === CloudWatchRoleMode.NONE) {
-      const reason = 'cloudWatchRole is NONE: the account has no API Gateway CloudWatch role, so execution logging is off; access logs are still written.';
+      const reason = 'cloudWatchRole is NONE: the account has no API Gateway CloudWatch role, and API Gateway refuses execution logging without it.';
       addNagSuppressions(this.stage, [{ id: 'AwsSolutions-APIG6', reason }]);
       addGuardSuppressions(this.stage, [{ id: 'api_gw_v1_execution_logging_enabled_check', reason }]);
       addCheckovSuppressions(this.stage, [{ id: 'CKV2_AWS_4', reason }]);
+      const accessReason = 'cloudWatchRole is NONE: the account has no API Gateway CloudWatch role, and API Gateway refuses access logging without it (the stage would fail to deploy); the stage metrics still count requests and errors.';
+      addNagSuppressions(this.stage, [{ id: 'AwsSolutions-APIG1', reason: accessReason }]);
+      addCheckovSuppressions(this.stage, [{ id: 'CKV_AWS_76', reason: accessReason }]);
     }
     if (!tracingEnabled) {
       const reason = 'X-Ray is opt-in (tracingEnabled) for its per-trace cost; access logs carry the request ID, status and latencies of every request.';

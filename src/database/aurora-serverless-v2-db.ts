@@ -57,6 +57,17 @@ export interface AuroraServerlessV2DbOptions {
   /**
    * Aurora PostgreSQL engine version. With `autoPause` on it must support auto-pause
    * (13.15+, 14.12+, 15.7+, 16.3+ or 17).
+   *
+   * The default, 16.8, is the long-term-support (LTS) minor of Aurora PostgreSQL 16: AWS keeps
+   * LTS minors available for new clusters for about three years (16.8 until 28 February 2029,
+   * per the Aurora PostgreSQL release calendar), where other minors are offered for about a
+   * year. 17.7 is the LTS minor of 17 (until 28 February 2030): pass
+   * `rds.AuroraPostgresEngineVersion.of('17.7', '17')` for it (older aws-cdk-lib releases, such
+   * as 2.201, have no `VER_17_7` constant). To choose another, look up what the region offers with
+   * `aws rds describe-db-engine-versions --engine aurora-postgresql --region ap-southeast-1
+   * --query 'DBEngineVersions[].EngineVersion'` and the end-of-support dates in the release
+   * calendar, then pass the constant or `of('<major>.<minor>', '<major>')`. A new major version
+   * on an existing cluster is an in-place major upgrade: snapshot first and test it elsewhere.
    * @default rds.AuroraPostgresEngineVersion.VER_16_8
    */
   readonly engineVersion?: rds.AuroraPostgresEngineVersion;
@@ -154,16 +165,24 @@ export interface AuroraServerlessV2DbOptions {
 
   /**
    * Rotate the master password on this schedule (1 to 365 days) with the Secrets Manager
-   * single-user rotation function. The function runs in `rotationSubnets` and needs a route to
-   * the Secrets Manager API (a NAT or an interface endpoint). Tasks read the password when they
-   * start, so running tasks keep the old one until they are replaced.
+   * single-user rotation function. The function runs in `rotationSubnets`, which need a route to
+   * the Secrets Manager API (a NAT, or a Secrets Manager interface endpoint); its security group
+   * is admitted to the database port.
+   *
+   * ECS tasks read the password only when they start. `FlaskServerlessPlatform` therefore
+   * replaces the tasks after each successful rotation (`ReplaceTasksOnSecretRotation`); with a
+   * `FlaskFargateService` of your own, add that construct, or have the app read the secret
+   * whenever it opens a connection. Until the new tasks run, connections the old tasks already
+   * hold keep working, while new connections from them fail.
    * @default - no rotation
    */
   readonly rotateSecretAfter?: Duration;
 
   /**
-   * Subnets of the rotation function, with `rotateSecretAfter`.
-   * @default - the database's subnets
+   * Subnets of the rotation function, with `rotateSecretAfter`: they need a route to the Secrets
+   * Manager API. The database's own (isolated) subnets usually have none.
+   * @default - the VPC's private subnets with egress (`SubnetType.PRIVATE_WITH_EGRESS`); without
+   * such subnets, rotationSubnets must be given
    */
   readonly rotationSubnets?: ec2.SubnetSelection;
 }
@@ -216,6 +235,12 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
   public readonly estimatedMaxConnections: number;
   /** Alarms on capacity, CPU, connections and memory, with no actions. */
   public readonly alarms: cloudwatch.Alarm[];
+  /**
+   * The secret's rotation schedule, with `rotateSecretAfter`. A new schedule rotates at once,
+   * so it waits for the writer instance; make it depend on whatever else must exist before the
+   * first rotation (e.g. what brings the new password to the app).
+   */
+  public readonly rotationSchedule?: secretsmanager.RotationSchedule;
 
   private readonly iamAuthentication: boolean;
 
@@ -225,6 +250,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     const autoPause = props.autoPause ?? true;
     const minCapacity = props.minCapacity ?? 0.5;
     const maxCapacity = props.maxCapacity ?? 1;
+    // The LTS minor of 16: offered for new clusters until February 2029 (see engineVersion).
     const engineVersion = props.engineVersion ?? rds.AuroraPostgresEngineVersion.VER_16_8;
     const databaseName = props.databaseName ?? 'app';
     const username = props.username ?? 'flask';
@@ -344,12 +370,17 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     if (props.rotateSecretAfter !== undefined) {
       this.cluster.addRotationSingleUser({
         automaticallyAfter: props.rotateSecretAfter,
-        vpcSubnets: props.rotationSubnets ?? vpcSubnets,
+        vpcSubnets: props.rotationSubnets ?? defaultRotationSubnets(props.vpc),
       });
+      // Secrets Manager rotates a new schedule at once. Before the writer instance exists the
+      // rotation fails and leaves an AWSPENDING version behind, and every later rotation (and
+      // deploy that touches the schedule) fails with "A previous rotation isn't complete".
+      this.rotationSchedule = findRotationSchedule(this.cluster);
+      this.rotationSchedule.node.addDependency(this.cluster.node.findChild('Writer'));
     } else {
       addNagSuppressions(this.cluster.node.findChild('Secret'), [{
         id: 'AwsSolutions-SMG4',
-        reason: 'Rotation is opt-in (rotateSecretAfter): the rotation function needs a route to Secrets Manager from the database subnets, and tasks only read the password at start.',
+        reason: 'Rotation is opt-in (rotateSecretAfter): the rotation function needs subnets with a route to Secrets Manager, and the tasks must be replaced to pick up a new password.',
       }]);
     }
     if (port === 5432) {
@@ -601,6 +632,33 @@ function validateWindows(backup: string | undefined, maintenance: string | undef
       throw new Error(`database.preferredBackupWindow '${backup}' overlaps preferredMaintenanceWindow '${maintenance}'; move one of them.`);
     }
   }
+}
+
+/** The schedule `addRotationSingleUser` attaches to the cluster's secret. */
+function findRotationSchedule(cluster: rds.DatabaseCluster): secretsmanager.RotationSchedule {
+  const schedules = cluster.node.findAll().filter((c): c is secretsmanager.RotationSchedule => c instanceof secretsmanager.RotationSchedule);
+  if (schedules.length !== 1) {
+    throw new Error(`${cluster.node.path}: expected one rotation schedule on the cluster's secret, found ${schedules.length}.`);
+  }
+  return schedules[0];
+}
+
+/**
+ * The rotation function calls the Secrets Manager API, which the isolated database subnets
+ * cannot reach; the VPC's private subnets with egress can.
+ */
+function defaultRotationSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  const selection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  let found = false;
+  try {
+    found = vpc.selectSubnets(selection).subnetIds.length > 0;
+  } catch {
+    found = false;
+  }
+  if (!found) {
+    throw new Error('database.rotateSecretAfter needs rotationSubnets here: the VPC has no private subnets with egress, and the rotation function must reach the Secrets Manager API. Pass rotationSubnets that have a NAT route or a Secrets Manager interface endpoint.');
+  }
+  return selection;
 }
 
 function validateSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection): void {

@@ -1,4 +1,4 @@
-import { Aws, Duration, Token } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -72,21 +72,40 @@ export class FlaskServerlessMonitoring extends Construct {
         description: 'Encrypts the alarm notifications topic',
         enableKeyRotation: true,
       });
-      // CloudWatch alarms publish to an encrypted topic only if they may use its key.
+      // CloudWatch alarms publish to an encrypted topic only if they may use its key. The
+      // statement is the one the SNS developer guide gives for AWS event sources ("Enable
+      // compatibility between event sources from AWS services and encrypted topics",
+      // sns-key-management): no conditions. AWS does not document that the KMS requests made
+      // while an alarm publishes carry aws:SourceAccount or aws:SourceArn, and a condition that
+      // does not match silently stops every notification. Who may publish is decided by the
+      // topic policy below. A key passed in that is not a kms.Key (imported) is the caller's to grant.
       if (key instanceof kms.Key) {
         key.addToResourcePolicy(new iam.PolicyStatement({
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
         }));
         denyGrantsExceptForAwsServices(key);
       }
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      const topic = new sns.Topic(this, 'AlarmTopic', {
         displayName: 'Flask serverless platform alarms',
         masterKey: key,
         enforceSSL: true,
       });
+      // enforceSSL creates a topic policy, which replaces SNS's default one: without this
+      // statement no resource policy lets CloudWatch publish, and alarms never notify. Only
+      // this account's alarms in this region, so CloudWatch cannot publish for anyone else.
+      const stack = Stack.of(this);
+      topic.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
+      }));
+      this.alarmTopic = topic;
     }
     if (props.alarmEmail) {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));

@@ -153,6 +153,10 @@ export class FlaskServerlessVpc extends Construct {
         instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.NANO),
         machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
         defaultAllowedTraffic: ec2.NatTrafficDirection.OUTBOUND_ONLY,
+        // The public subnets don't map public IPs on launch, so the NAT instance asks for one on
+        // its own network interface; without it nothing in the private subnets reaches the internet.
+        associatePublicIpAddress: true,
+        userData: natInstanceUserData(),
       });
     }
 
@@ -181,6 +185,9 @@ export class FlaskServerlessVpc extends Construct {
           { id: 'AwsSolutions-EC28', reason: 'A t4g.nano NAT instance chosen for cost; basic monitoring is enough to see it is up.' },
           { id: 'AwsSolutions-EC29', reason: 'The NAT instance is disposable: CloudFormation replaces it, so termination protection would only block updates.' },
         ]);
+        addCheckovSuppressions(instance, [
+          { id: 'CKV_AWS_88', reason: 'A NAT instance forwards the private subnets\' traffic to the internet; it needs its public IP. Its security group admits only the VPC CIDR.' },
+        ]);
         addGuardSuppressions(instance, [
           { id: 'ec2_instance_no_public_ip_check', reason: 'A NAT instance forwards the private subnets\' traffic to the internet; it needs its public IP.' },
           { id: 'ec2_instance_detailed_monitoring_enabled_check', reason: 'A t4g.nano NAT instance chosen for cost; basic monitoring is enough to see it is up.' },
@@ -205,10 +212,11 @@ export class FlaskServerlessVpc extends Construct {
         { id: 'CKV_AWS_115', reason: 'Runs once per deployment; reserved concurrency would take from the account pool for nothing.' },
         { id: 'CKV_AWS_116', reason: 'Invoked synchronously by CloudFormation, which records every failure; there is no asynchronous event to dead-letter.' },
       ], true);
-      // The handler references its role with GetAtt already; the extra DependsOn is redundant (cfn-lint W3005).
+      // The handler references its role with GetAtt already; its only DependsOn (on that role) is
+      // redundant (cfn-lint W3005). Dropped with an override: CfnResource#removeDependency is
+      // deprecated in later aws-cdk-lib releases and would print a warning on every synth.
       const handler = restrictProvider.node.tryFindChild('Handler');
-      const role = restrictProvider.node.tryFindChild('Role');
-      if (CfnResource.isCfnResource(handler) && CfnResource.isCfnResource(role)) handler.removeDependency(role);
+      if (CfnResource.isCfnResource(handler)) handler.addDeletionOverride('DependsOn');
     }
 
     const flowLogKey = givenOrNewLogsKey(this, 'FlowLogKey', props.encryptionKey, { description: 'Encrypts the VPC flow logs' });
@@ -244,6 +252,65 @@ export class FlaskServerlessVpc extends Construct {
       endpoint.connections.allowFrom(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
     }
   }
+}
+
+/**
+ * Boot script of the NAT instance (Amazon Linux 2023 on a t4g.nano). It replaces the CDK default,
+ * which installs iptables-services with one `yum install` at first boot: on AL2023 that install
+ * races the image's own boot-time dnf runs and can fail (aws/aws-cdk#36717), leaving an instance
+ * that forwards nothing, and dnf's metadata barely fits in 512 MiB of memory. So:
+ * - iptables is installed only if the image lacks it, with swap during the install and retries;
+ * - no iptables-services: a small systemd unit re-adds the one masquerade rule at every boot
+ *   (user data itself runs only at first boot), on whatever interface holds the default route;
+ *   it waits for that route, and systemd restarts it if the route never came.
+ */
+function natInstanceUserData(): ec2.UserData {
+  const userData = ec2.UserData.forLinux();
+  userData.addCommands(
+    'set -uo pipefail',
+    'if ! command -v iptables >/dev/null; then',
+    '  dd if=/dev/zero of=/var/nat-install.swap bs=1M count=512 status=none && chmod 600 /var/nat-install.swap',
+    '  mkswap /var/nat-install.swap >/dev/null && swapon /var/nat-install.swap',
+    '  for attempt in $(seq 1 30); do',
+    '    dnf install -y --setopt=install_weak_deps=False iptables-nft && break',
+    '    echo "iptables install failed (attempt $attempt of 30); retrying in 10 s"; sleep 10',
+    '  done',
+    '  swapoff /var/nat-install.swap; rm -f /var/nat-install.swap',
+    'fi',
+    'command -v iptables >/dev/null || { echo "iptables is missing: NAT not configured" >&2; exit 1; }',
+    'echo "net.ipv4.ip_forward=1" > /etc/sysctl.d/90-nat.conf',
+    'sysctl -p /etc/sysctl.d/90-nat.conf',
+    "cat > /usr/local/sbin/nat-masquerade <<'SCRIPT'",
+    '#!/bin/bash',
+    // network-online.target does not promise a default route yet; with an empty interface
+    // name the rule would masquerade nothing. Wait up to 2 minutes, then fail (systemd retries).
+    'for attempt in $(seq 1 60); do',
+    "  iface=$(ip route show default | awk '{print $5; exit}')",
+    '  [ -n "$iface" ] && break',
+    '  sleep 2',
+    'done',
+    'if [ -z "$iface" ]; then echo "no default route after 2 minutes: NAT not configured" >&2; exit 1; fi',
+    'iptables -t nat -C POSTROUTING -o "$iface" -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING -o "$iface" -j MASQUERADE',
+    'SCRIPT',
+    'chmod 755 /usr/local/sbin/nat-masquerade',
+    "cat > /etc/systemd/system/nat-masquerade.service <<'UNIT'",
+    '[Unit]',
+    'Description=Masquerade the traffic forwarded from the private subnets',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    'ExecStart=/usr/local/sbin/nat-masquerade',
+    'Restart=on-failure',
+    'RestartSec=5',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    'systemctl daemon-reload',
+    'systemctl enable --now nat-masquerade.service',
+  );
+  return userData;
 }
 
 function validateCidr(cidr: string): void {

@@ -1,9 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { ReplaceTasksOnSecretRotation } from './replace-tasks-on-secret-rotation';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
 import { newLogsKey } from '../core/kms';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
@@ -41,9 +42,18 @@ export interface FlaskServerlessPlatformProps {
   readonly image: ecs.ContainerImage;
 
   /**
-   * Short name of the application: the first segment of the Parameter Store path
-   * `/<appName>/<stage>/`. Lowercase letters, digits and hyphens.
-   * @default 'flask-app'
+   * Short name of the application: with it, the Parameter Store path of the app's settings and
+   * secrets is `/<appName>/<stage>/`. Lowercase letters, digits and hyphens. Choose a name no
+   * other platform in the account and region uses (two platforms of one CDK app with the same
+   * path are rejected at synth).
+   *
+   * Without it, the path is `/flask-app/<stack name>/<construct path in the stack>/<stage>/`,
+   * which no other platform in the account and region can share (stack names are unique there).
+   * In a nested stack, the stack name is the top-level stack's and the construct path includes
+   * the nested stack. If that path gets too deep for Parameter Store, set appName.
+   * Earlier releases defaulted to `/flask-app/<stage>/`; set `appName: 'flask-app'` to keep the
+   * parameters (and the generated `JWT_SECRET`) where they were created.
+   * @default - '/flask-app/<stack name>/<construct path>/<stage>/'
    */
   readonly appName?: string;
 
@@ -134,7 +144,7 @@ export class FlaskServerlessPlatform extends Construct {
   public readonly monitoring: FlaskServerlessMonitoring;
   /** The platform's KMS key (the one passed in, or the one created). */
   public readonly encryptionKey: kms.IKey;
-  /** The Parameter Store path that holds the app's settings and secrets, e.g. `/flask-app/Test/`. */
+  /** The Parameter Store path that holds the app's settings and secrets, e.g. `/flask-app/MyStack/Platform/Test/`. */
   public readonly parameterPath: string;
 
   constructor(scope: Construct, id: string, props: FlaskServerlessPlatformProps) {
@@ -145,8 +155,8 @@ export class FlaskServerlessPlatform extends Construct {
     if (props.vpc && props.network) {
       throw new Error('Pass either `vpc` (an existing VPC) or `network` (options of a new VPC), not both: the options would be ignored.');
     }
-    const appName = props.appName ?? 'flask-app';
-    if (!Token.isUnresolved(appName) && !/^[a-z][a-z0-9-]{0,39}$/.test(appName)) {
+    const appName = props.appName;
+    if (appName !== undefined && !Token.isUnresolved(appName) && !/^[a-z][a-z0-9-]{0,39}$/.test(appName)) {
       throw new Error(`appName must be 1-40 lowercase letters, digits or hyphens, starting with a letter (it names the Parameter Store path), got '${appName}'.`);
     }
     const jwtExpiry = props.jwtExpiry ?? Duration.hours(1);
@@ -193,11 +203,14 @@ export class FlaskServerlessPlatform extends Construct {
       appSubnets = this.network.appSubnets;
     }
 
+    const rotation = props.database?.rotateSecretAfter !== undefined;
     this.database = new AuroraServerlessV2Db(this, 'Database', {
       ...props.database,
       encryptionKey: props.database?.encryptionKey ?? encryptionKey,
       vpc: this.vpc,
       vpcSubnets: dataSubnets,
+      // The app subnets reach Secrets Manager in every egress mode (NAT, or its endpoint).
+      rotationSubnets: props.database?.rotationSubnets ?? (rotation ? appSubnets : undefined),
     });
 
     const stageName = props.api?.stageName ?? 'Test';
@@ -214,7 +227,13 @@ export class FlaskServerlessPlatform extends Construct {
     }
     // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
     const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
-    this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
+    if (serviceOptions.parameterPath === undefined && appName === undefined) {
+      this.parameterPath = `${defaultPathPrefix(this)}${stageName}/`;
+      checkDefaultParameterPath(this, this.parameterPath);
+    } else {
+      this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
+    }
+    rejectSharedParameterPath(this, this.parameterPath, serviceOptions.parameterPath !== undefined ? 'service.parameterPath' : 'appName');
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
       encryptionKey: serviceOptions.encryptionKey ?? encryptionKey,
@@ -230,6 +249,24 @@ export class FlaskServerlessPlatform extends Construct {
       },
       generatedSecrets: [...new Set([...generatedSecrets, ...(serviceOptions.generatedSecrets ?? [])])],
     });
+
+    if (rotation) {
+      // Tasks get DB_PASSWORD when they start: replace them after each rotation.
+      const replaceTasks = new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
+        secret: this.database.secret,
+        service: this.service.service,
+        logKey: this.service.parametersKey,
+      });
+      // The first rotation runs as soon as the schedule exists: without the rule and the state
+      // machine in place, it would change the password under the running tasks unnoticed.
+      this.database.rotationSchedule?.node.addDependency(replaceTasks);
+    }
+
+    // CloudFormation creates the ECS service once the cluster exists, but the writer instance
+    // takes minutes more; tasks started before it exhaust the boot kit's wait for the database,
+    // and three failed tasks trip the circuit breaker and fail the first deploy. Wait for it.
+    const writer = this.database.cluster.node.tryFindChild('Writer');
+    if (writer) this.service.service.node.addDependency(writer);
 
     this.api = new KeyedRestApi(this, 'Api', {
       ...props.api,
@@ -288,4 +325,52 @@ export class FlaskServerlessPlatform extends Construct {
       new cloudwatch.GraphWidget({ title: 'Connections', left: [db.metricDatabaseConnections()], width: 6, height: 6 }),
     ]);
   }
+}
+
+/**
+ * `/flask-app/<stack name>/<construct path in the stack>/`: unique in the account and region,
+ * because stack names are unique there and construct paths are unique in a stack. A nested
+ * stack's own name is only known at deploy time, so the path starts at the top-level stack
+ * that holds it (two deployments of one app under different stack names stay apart).
+ */
+function defaultPathPrefix(platform: Construct): string {
+  let stack = Stack.of(platform);
+  while (stack.nestedStackParent) stack = stack.nestedStackParent;
+  const segment = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '-');
+  const stackName = Token.isUnresolved(stack.stackName) ? Names.uniqueId(stack) : stack.stackName;
+  const inStack = platform.node.scopes.slice(stack.node.scopes.length).map((c) => segment(c.node.id));
+  return `/flask-app/${segment(stackName)}/${inStack.join('/')}/`;
+}
+
+/**
+ * The default path grows with the construct path; Parameter Store allows 15 levels and 1011
+ * characters per name (the service checks the same limits). The user never set this path, so
+ * point them at what they can set.
+ */
+function checkDefaultParameterPath(platform: Construct, path: string): void {
+  const levels = path.split('/').length - 1;
+  if (levels > 14 || path.length > 900) {
+    throw new Error(`${platform.node.path}: the default Parameter Store path '${path}' ${levels > 14 ? `puts the parameter names ${levels} levels deep (keep them under 15, Parameter Store's limit)` : `is ${path.length} characters long (it must stay under 900)`} because the platform sits deep in the construct tree. Set appName (the path becomes /<appName>/<stage>/), choosing a name no other platform in this account and region uses.`);
+  }
+}
+
+/** Parameter paths of the platforms of each CDK app, with the account and region they deploy to. */
+const parameterPathsByApp = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Two platforms writing the same parameters in one account and region fail on the second
+ * deploy (the names are taken); reject that at synth when both are in this app.
+ */
+function rejectSharedParameterPath(platform: Construct, path: string, prop: string): void {
+  if (Token.isUnresolved(path)) return;
+  const stack = Stack.of(platform);
+  const key = `${stack.account}/${stack.region}${path}`;
+  const root = platform.node.root;
+  const paths = parameterPathsByApp.get(root) ?? new Map<string, string>();
+  parameterPathsByApp.set(root, paths);
+  const other = paths.get(key);
+  if (other !== undefined) {
+    throw new Error(`${platform.node.path}: the Parameter Store path '${path}' is already used by ${other} in the same account and region; the second deploy would fail on existing parameters. Set a different ${prop} (or leave appName and service.parameterPath unset for a path unique to each platform).`);
+  }
+  paths.set(key, platform.node.path);
 }

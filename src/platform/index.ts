@@ -1,1 +1,2 @@
 export * from './flask-serverless-platform';
+export * from './replace-tasks-on-secret-rotation';

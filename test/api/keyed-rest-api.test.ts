@@ -428,12 +428,25 @@ describe('KeyedRestApi options', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', { MethodSettings: Match.arrayWith([Match.objectLike({ LoggingLevel: 'ERROR' })]) });
   });
 
-  test('cloudWatchRole NONE creates no role and turns execution logging off, keeping access logs', () => {
+  test('cloudWatchRole NONE creates no role and turns execution logging off', () => {
     const template = synth({ cloudWatchRole: CloudWatchRoleMode.NONE });
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
-      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
       MethodSettings: Match.arrayWith([Match.objectLike({ LoggingLevel: 'OFF' })]),
+    });
+  });
+
+  test('cloudWatchRole NONE sets no access logging, which API Gateway refuses without the account role', () => {
+    const template = synth({ cloudWatchRole: CloudWatchRoleMode.NONE });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    expect(stage.Properties.AccessLogSetting).toBeUndefined();
+    // No access log group is left behind either (the WAF log group is separate, and off here).
+    template.resourceCountIs('AWS::Logs::LogGroup', 0);
+  });
+
+  test('with a CloudWatch role the stage writes access logs', () => {
+    synth({ cloudWatchRole: CloudWatchRoleMode.USE_EXISTING }).hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue(), Format: Match.anyValue() }),
     });
   });
 

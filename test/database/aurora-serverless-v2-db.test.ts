@@ -75,8 +75,12 @@ describe('AuroraServerlessV2Db defaults', () => {
     template.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.serverless', PromotionTier: 0 });
   });
 
-  test('runs Aurora PostgreSQL 16.8', () => {
+  test('runs Aurora PostgreSQL 16.8, the LTS minor of 16 (offered for new clusters until February 2029)', () => {
     expect(cluster.resource.Properties).toMatchObject({ Engine: 'aurora-postgresql', EngineVersion: '16.8' });
+    // The LTS minors of the Aurora PostgreSQL release calendar; any other minor is offered for
+    // new clusters about a year only. A new default must be one of these and support auto-pause.
+    const ltsMinors = ['16.8', '17.7'];
+    expect(ltsMinors).toContain(cluster.resource.Properties.EngineVersion);
   });
 
   test('storage is encrypted with a new customer-managed key that rotates', () => {
@@ -468,6 +472,13 @@ describe('AuroraServerlessV2Db options', () => {
     expect(nagSuppressionIds(onlyResource(template, 'AWS::SecretsManager::Secret').resource)).not.toContain('AwsSolutions-SMG4');
   });
 
+  test('the first rotation waits for the writer instance (a new schedule rotates at once)', () => {
+    const template = synth({ rotateSecretAfter: Duration.days(30) });
+    const writer = onlyResource(template, 'AWS::RDS::DBInstance');
+    const schedule = onlyResource(template, 'AWS::SecretsManager::RotationSchedule');
+    expect(schedule.resource.DependsOn).toEqual(expect.arrayContaining([writer.logicalId]));
+  });
+
   test('the rotation function runs in rotationSubnets', () => {
     const { stack, vpc, template } = build({
       rotateSecretAfter: Duration.days(30),
@@ -477,6 +488,35 @@ describe('AuroraServerlessV2Db options', () => {
     const subnets = JSON.stringify(app.resource.Properties.Parameters.vpcSubnetIds);
     for (const subnet of vpc.privateSubnets) expect(subnets).toContain(JSON.stringify(stack.resolve(subnet.subnetId)));
     for (const subnet of vpc.isolatedSubnets) expect(subnets).not.toContain(JSON.stringify(stack.resolve(subnet.subnetId)));
+  });
+
+  test('by default the rotation function runs in the private subnets with egress, not in the isolated database subnets', () => {
+    const { stack, vpc, template } = build({ rotateSecretAfter: Duration.days(30) });
+    const app = onlyResource(template, 'AWS::Serverless::Application');
+    const subnets = JSON.stringify(app.resource.Properties.Parameters.vpcSubnetIds);
+    for (const subnet of vpc.privateSubnets) expect(subnets).toContain(JSON.stringify(stack.resolve(subnet.subnetId)));
+    for (const subnet of vpc.isolatedSubnets) expect(subnets).not.toContain(JSON.stringify(stack.resolve(subnet.subnetId)));
+  });
+
+  test('the rotation function\'s security group is admitted to the database port', () => {
+    const template = synth({ rotateSecretAfter: Duration.days(30) });
+    const app = onlyResource(template, 'AWS::Serverless::Application');
+    const rotationGroup = app.resource.Properties.Parameters.vpcSecurityGroupIds['Fn::GetAtt'][0];
+    // The cluster's port, resolved at deploy time (5432 here).
+    const port = { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbCluster'), 'Endpoint.Port'] };
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: port,
+      ToPort: port,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [rotationGroup, 'GroupId'] },
+    });
+  });
+
+  test('rotation in a VPC with no private subnets with egress asks for rotationSubnets', () => {
+    expect(() => {
+      const stack = new Stack(new App(), 'Test', { env: { region: 'ap-southeast-1' } });
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      new AuroraServerlessV2Db(stack, 'Db', { vpc, rotateSecretAfter: Duration.days(30) });
+    }).toThrow(/database.rotateSecretAfter needs rotationSubnets here: the VPC has no private subnets with egress/);
   });
 
   test('vpcSubnets places the database elsewhere', () => {

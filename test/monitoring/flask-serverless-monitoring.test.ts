@@ -28,9 +28,39 @@ test('alarms notify a KMS-encrypted topic that refuses plain HTTP', () => {
   });
 });
 
-test('CloudWatch may use the topic key', () => {
+const fromOwnAlarms = {
+  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+  ArnLike: {
+    'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:ap-southeast-1:', { Ref: 'AWS::AccountId' }, ':alarm:*']] },
+  },
+};
+
+test('CloudWatch may use the topic key, with no condition its KMS requests are not documented to carry', () => {
+  // The statement of the SNS guide for AWS event sources (sns-key-management): a condition on
+  // aws:SourceAccount/aws:SourceArn that the requests lack would stop every notification.
   setup().template().hasResourceProperties('AWS::KMS::Key', {
-    KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } })]) },
+    KeyPolicy: {
+      Statement: Match.arrayWith([{
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+      }]),
+    },
+  });
+});
+
+test('the topic policy lets this account\'s alarms publish (it replaces the SNS default policy)', () => {
+  setup().template().hasResourceProperties('AWS::SNS::TopicPolicy', {
+    PolicyDocument: {
+      Statement: Match.arrayWith([Match.objectLike({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: Match.stringLikeRegexp('AlarmTopic') },
+        Condition: fromOwnAlarms,
+      })]),
+    },
   });
 });
 

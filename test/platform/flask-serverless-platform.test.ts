@@ -1,10 +1,11 @@
 import * as path from 'path';
-import { App, Duration, Stack, Token } from 'aws-cdk-lib';
+import { App, Duration, NestedStack, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
 import { EgressMode, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src';
 
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app'));
@@ -17,6 +18,12 @@ function synth(props: Partial<FlaskServerlessPlatformProps> = {}): { stack: Stac
   const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
   const platform = new FlaskServerlessPlatform(stack, 'P', { image, ...props });
   return { stack, platform, template: Template.fromStack(stack) };
+}
+
+function logicalIdOf(template: Template, type: string): string {
+  const ids = Object.keys(template.findResources(type));
+  expect(ids).toHaveLength(1);
+  return ids[0];
 }
 
 describe('defaults (the masterplan)', () => {
@@ -60,14 +67,20 @@ describe('defaults (the masterplan)', () => {
     template.resourceCountIs('AWS::WAFv2::WebACL', 0);
   });
 
-  test('settings and the generated JWT key live under /flask-app/Test/ and reach the task as ECS secrets', () => {
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/Test/JWT_EXPIRES_SECONDS', Type: 'String', Value: '3600' });
+  test('settings and the generated JWT key live under /flask-app/<stack>/<platform>/Test/ and reach the task as ECS secrets', () => {
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS', Type: 'String', Value: '3600' });
     const containers = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions;
     const secretNames = containers[0].Secrets.map((s: { Name: string }) => s.Name);
     expect(secretNames).toEqual(expect.arrayContaining(['JWT_SECRET', 'JWT_EXPIRES_SECONDS', 'DB_PASSWORD']));
     const plainNames = (containers[0].Environment ?? []).map((e: { Name: string }) => e.Name);
     expect(plainNames).not.toContain('JWT_SECRET');
-    expect(JSON.stringify(template.toJSON())).toContain('/flask-app/Test/JWT_SECRET');
+    expect(JSON.stringify(template.toJSON())).toContain('/flask-app/S/P/Test/JWT_SECRET');
+  });
+
+  test('the ECS service is created only after the Aurora writer instance', () => {
+    const writerId = logicalIdOf(template, 'AWS::RDS::DBInstance');
+    const service = Object.values(template.findResources('AWS::ECS::Service'))[0];
+    expect(service.DependsOn).toEqual(expect.arrayContaining([writerId]));
   });
 
   test('every alarm of API, service and database notifies one SNS topic', () => {
@@ -122,14 +135,14 @@ describe('prop groups override their part', () => {
 
   test('service.settings are added to the platform settings', () => {
     const { template } = synth({ service: { settings: { LOG_LEVEL: 'debug' } } });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/Test/LOG_LEVEL', Value: 'debug' });
-    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/Test/JWT_EXPIRES_SECONDS' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/LOG_LEVEL', Value: 'debug' });
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS' });
   });
 
   test('api.stageName renames the stage and the parameter path follows it', () => {
     const { template, platform } = synth({ api: { stageName: 'prod' } });
     template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'prod' });
-    expect(platform.parameterPath).toBe('/flask-app/prod/');
+    expect(platform.parameterPath).toBe('/flask-app/S/P/prod/');
   });
 
   test('monitoring.alarmEmail subscribes the address to the alarm topic', () => {
@@ -141,7 +154,7 @@ describe('prop groups override their part', () => {
 
   test('jwtExpiry sets JWT_EXPIRES_SECONDS', () => {
     synth({ jwtExpiry: Duration.minutes(15) }).template.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: '/flask-app/Test/JWT_EXPIRES_SECONDS',
+      Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS',
       Value: '900',
     });
   });
@@ -203,6 +216,167 @@ describe('TLS to the load balancer and the tasks', () => {
       service: { tlsCertificate: certificate, listenerPort: 8443 },
       api: { integrationTlsHostname: 'backend.example.com' },
     }).template.hasResourceProperties('AWS::ApiGateway::Method', { Integration: { Uri: 'https://backend.example.com:8443/{proxy}' } });
+  });
+});
+
+describe('secret rotation', () => {
+  const { stack, platform, template } = synth({ database: { rotateSecretAfter: Duration.days(30) } });
+
+  test('the rotation function runs in the app subnets, which reach Secrets Manager, not in the data subnets', () => {
+    const app = Object.values(template.findResources('AWS::Serverless::Application'))[0];
+    const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
+    const network = platform.network!;
+    const ids = (selection: ec2.SubnetSelection) =>
+      network.vpc.selectSubnets(selection).subnets.map((sub) => JSON.stringify(stack.resolve(sub.subnetId)));
+    for (const id of ids(network.appSubnets)) expect(subnets).toContain(id);
+    for (const id of ids(network.dataSubnets)) expect(subnets).not.toContain(id);
+  });
+
+  test('with VPC-endpoint egress the rotation function runs in the app subnets, next to the Secrets Manager endpoint', () => {
+    const endpoints = synth({ network: { egress: EgressMode.VPC_ENDPOINTS }, database: { rotateSecretAfter: Duration.days(30) } });
+    const app = Object.values(endpoints.template.findResources('AWS::Serverless::Application'))[0];
+    const network = endpoints.platform.network!;
+    const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);
+    for (const subnet of network.vpc.selectSubnets(network.appSubnets).subnets) {
+      expect(subnets).toContain(JSON.stringify(endpoints.stack.resolve(subnet.subnetId)));
+    }
+  });
+
+  test('a successful rotation of the database secret replaces the ECS tasks', () => {
+    // The cluster's secret, through its attachment (whose Ref is the secret's ARN).
+    const secretId = Object.keys(template.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0];
+    const rules = Object.values(template.findResources('AWS::Events::Rule'))
+      .filter((r) => r.Properties.EventPattern['detail-type'][0] === 'AWS Service Event via CloudTrail');
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.EventPattern).toEqual({
+      'source': ['aws.secretsmanager'],
+      'detail-type': ['AWS Service Event via CloudTrail'],
+      'detail': {
+        eventSource: ['secretsmanager.amazonaws.com'],
+        eventName: ['RotationSucceeded'],
+        $or: [
+          { additionalEventData: { SecretId: [{ Ref: secretId }] } },
+          { serviceEventDetails: { secretId: [{ Ref: secretId }] } },
+        ],
+      },
+    });
+    const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    expect(rules[0].Properties.Targets).toEqual([expect.objectContaining({ Arn: { Ref: machineId } })]);
+    const machine = template.findResources('AWS::StepFunctions::StateMachine')[machineId];
+    const definition = JSON.stringify(stack.resolve(machine.Properties.DefinitionString));
+    expect(definition).toContain(':states:::aws-sdk:ecs:updateService');
+    expect(definition).toMatch(/ForceNewDeployment\W+:true/);
+    expect(definition).toContain(`{"Fn::GetAtt":["${Object.keys(template.findResources('AWS::ECS::Service'))[0]}","Name"]}`);
+    const serviceId = Object.keys(template.findResources('AWS::ECS::Service'))[0];
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ecs:updateService', Resource: { Ref: serviceId } })]) },
+    });
+  });
+
+  test('Secrets Manager\'s own event for a new AWSCURRENT version replaces the tasks too, with no CloudTrail involved', () => {
+    const secretId = Object.keys(template.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0];
+    const machineId = logicalIdOf(template, 'AWS::StepFunctions::StateMachine');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.secretsmanager'],
+        'detail-type': ['Secret Label Updated'],
+        'resources': [{ Ref: secretId }],
+        'detail': { labelUpdated: ['AWSCURRENT'] },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: machineId } })],
+    });
+  });
+
+  test('the state machine logs to a /aws/vendedlogs/states/ log group', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const destination = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn;
+    const logGroupId = destination['Fn::GetAtt'][0];
+    const logGroup = template.findResources('AWS::Logs::LogGroup')[logGroupId];
+    expect(JSON.stringify(stack.resolve(logGroup.Properties.LogGroupName))).toMatch(/^\{"Fn::Join":\["",\["\/aws\/vendedlogs\/states\/"/);
+  });
+
+  test('the first rotation waits for the writer, the rule and the state machine that replace the tasks', () => {
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
+    expect(schedule).toHaveLength(1);
+    expect(schedule[0].DependsOn).toEqual(expect.arrayContaining([
+      logicalIdOf(template, 'AWS::RDS::DBInstance'),
+      ...Object.keys(template.findResources('AWS::Events::Rule')),
+      logicalIdOf(template, 'AWS::StepFunctions::StateMachine'),
+    ]));
+  });
+
+  test('no replacement machinery without rotation', () => {
+    const plain = synth().template;
+    plain.resourceCountIs('AWS::Events::Rule', 0);
+    plain.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+  });
+});
+
+describe('two platforms in one account and region', () => {
+  const names = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::SSM::Parameter'))
+    .map((p) => p.Properties.Name as string);
+
+  test('two default platforms in one stack write different parameters (and JWT_SECRETs)', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    const a = new FlaskServerlessPlatform(stack, 'A', { image });
+    const b = new FlaskServerlessPlatform(stack, 'B', { image });
+    expect(a.parameterPath).not.toBe(b.parameterPath);
+    const all = names(stack);
+    expect(new Set(all).size).toBe(all.length);
+    const template = JSON.stringify(Template.fromStack(stack).toJSON());
+    expect(template).toContain(`${a.parameterPath}JWT_SECRET`);
+    expect(template).toContain(`${b.parameterPath}JWT_SECRET`);
+  });
+
+  test('default platforms in two stacks of one account and region write different parameters', () => {
+    const app = new App();
+    const env = { account: '111111111111', region: 'ap-southeast-1' };
+    const one = new Stack(app, 'One', { env });
+    const two = new Stack(app, 'Two', { env });
+    new FlaskServerlessPlatform(one, 'Platform', { image });
+    new FlaskServerlessPlatform(two, 'Platform', { image });
+    const clash = names(one).filter((n) => names(two).includes(n));
+    expect(clash).toEqual([]);
+  });
+
+  test('in a nested stack the default path starts with the top-level stack\'s name, so two deployments of one app stay apart', () => {
+    const pathUnder = (stackName: string) => {
+      const stack = new Stack(new App(), 'Main', { stackName, env: { region: 'ap-southeast-1' } });
+      return new FlaskServerlessPlatform(new NestedStack(stack, 'Inner'), 'P', { image }).parameterPath;
+    };
+    expect(pathUnder('shop-blue')).toBe('/flask-app/shop-blue/Inner/P/Test/');
+    expect(pathUnder('shop-green')).toBe('/flask-app/shop-green/Inner/P/Test/');
+  });
+
+  test('a default path too deep for Parameter Store asks for appName, not for the service.parameterPath the user never set', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    let scope: Construct = stack;
+    for (let level = 0; level < 12; level++) scope = new Construct(scope, `Level${level}`);
+    expect(() => new FlaskServerlessPlatform(scope, 'P', { image }))
+      .toThrow(/the default Parameter Store path '\/flask-app\/S\/Level0\/.*' puts the parameter names 17 levels deep \(keep them under 15.*Set appName/);
+    expect(() => new FlaskServerlessPlatform(new Construct(scope, 'Named'), 'P', { image, appName: 'shop' })).not.toThrow();
+  });
+
+  test('the same appName twice in one account and region is rejected, naming appName', () => {
+    const app = new App();
+    const env = { account: '111111111111', region: 'ap-southeast-1' };
+    new FlaskServerlessPlatform(new Stack(app, 'One', { env }), 'Platform', { image, appName: 'todo' });
+    expect(() => new FlaskServerlessPlatform(new Stack(app, 'Two', { env }), 'Platform', { image, appName: 'todo' }))
+      .toThrow(/Two\/Platform: the Parameter Store path '\/todo\/Test\/' is already used by One\/Platform .*Set a different appName/);
+  });
+
+  test('the same appName in two regions is allowed', () => {
+    const app = new App();
+    new FlaskServerlessPlatform(new Stack(app, 'One', { env: { account: '111111111111', region: 'ap-southeast-1' } }), 'Platform', { image, appName: 'todo' });
+    expect(() => new FlaskServerlessPlatform(new Stack(app, 'Two', { env: { account: '111111111111', region: 'eu-west-1' } }), 'Platform', { image, appName: 'todo' }))
+      .not.toThrow();
+  });
+
+  test('the same service.parameterPath twice is rejected, naming service.parameterPath', () => {
+    const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
+    new FlaskServerlessPlatform(stack, 'A', { image, service: { parameterPath: '/shop/' } });
+    expect(() => new FlaskServerlessPlatform(stack, 'B', { image, service: { parameterPath: '/shop/' } }))
+      .toThrow(/Set a different service.parameterPath/);
   });
 });
 

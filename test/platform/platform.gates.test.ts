@@ -1,10 +1,10 @@
 import * as path from 'path';
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildStacks } from '../../integ/integ.platform';
-import { FlaskServerlessPlatform } from '../../src';
+import { EgressMode, FlaskServerlessPlatform } from '../../src';
 import { gatedApp, runGates } from '../util/gates';
 
 test('the umbrella stack has no unsuppressed cdk-nag AwsSolutions finding and no cfn-guard violation', () => {
@@ -27,6 +27,21 @@ test('the umbrella with TLS on both inner hops and NLB access logs passes cdk-na
       accessLogsBucket: s3.Bucket.fromBucketName(stack, 'AccessLogs', 'nlb-access-logs-111111111111'),
     },
     api: { integrationTlsHostname: 'backend.example.com' },
+  });
+  const findings = runGates(app, [stack]);
+  expect(findings.nag).toEqual([]);
+  expect(findings.guard).toEqual([]);
+});
+
+test.each(['NAT_INSTANCE', 'VPC_ENDPOINTS'])('the umbrella with secret rotation and %s egress passes cdk-nag AwsSolutions and cfn-guard', (egress) => {
+  const app = gatedApp();
+  const stack = new Stack(app, 'PlatformRotation', { env: { region: 'ap-southeast-1' } });
+  new FlaskServerlessPlatform(stack, 'App', {
+    image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app')),
+    service: { containerUser: '10001' },
+    network: { egress: egress as EgressMode },
+    database: { rotateSecretAfter: Duration.days(30) },
+    monitoring: { alarmEmail: 'ops@example.com' },
   });
   const findings = runGates(app, [stack]);
   expect(findings.nag).toEqual([]);

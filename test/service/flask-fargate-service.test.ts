@@ -302,6 +302,21 @@ describe('FlaskFargateService defaults', () => {
     expect(rules[0]).toMatchObject({ FromPort: 8000, ToPort: 8000, IpProtocol: 'tcp', SourceSecurityGroupId: { 'Fn::GetAtt': [nlbGroup, 'GroupId'] } });
   });
 
+  test('the NLB security group states its egress: only the container port to the tasks', () => {
+    const taskGroup = logicalId(template, 'AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('tasks') });
+    const nlbGroup = logicalId(template, 'AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('Internal NLB') });
+    // Without inline egress EC2 adds its allow-all rule until the separate rule below replaces
+    // it; the placeholder matches no traffic and keeps the group closed from the start.
+    expect(template.findResources('AWS::EC2::SecurityGroup')[nlbGroup].Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 },
+    ]);
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .filter((r) => JSON.stringify(r.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [nlbGroup, 'GroupId'] }));
+    expect(egress.map((r) => r.Properties)).toEqual([expect.objectContaining({
+      IpProtocol: 'tcp', FromPort: 8000, ToPort: 8000, DestinationSecurityGroupId: { 'Fn::GetAtt': [taskGroup, 'GroupId'] },
+    })]);
+  });
+
   test('the database admits only the tasks, only on its port', () => {
     const taskGroup = logicalId(template, 'AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('tasks') });
     const dbGroup = Object.keys(template.findResources('AWS::EC2::SecurityGroup')).find((id) => id.startsWith('DbSecurityGroup'))!;
