@@ -39,6 +39,7 @@ else
   git -C "$root" archive "$base" $snapshots | tar -x -C "$work"
 fi
 
+export FORCE_COLOR=0
 log="$work/integ-runner.log"
 status=0
 (cd "$work" && ./node_modules/.bin/integ-runner --directory integ --language typescript \
