@@ -57,4 +57,5 @@ if [ "$status" -ne 0 ] && ! grep -q 'Some tests failed' "$log" && ! grep -q 'Fai
   echo "integ-runner failed before it could compare the snapshots."
   exit "$status"
 fi
+grep -E '^ *(UNCHANGED|CHANGED|ERROR) ' "$log" || true
 echo "No destructive changes against $base."
