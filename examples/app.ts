@@ -3,6 +3,7 @@
 // In your own app, import from 'cdk-flask-serverless' instead of '../src'.
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FlaskServerlessPlatform } from '../src';
 
@@ -13,7 +14,8 @@ const stack = new Stack(app, 'FlaskServerlessExample', {
 });
 
 new FlaskServerlessPlatform(stack, 'App', {
-  image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'flask-app')),
+  // Built for the tasks' architecture (X86_64 by default) whatever machine deploys.
+  image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'flask-app'), { platform: ecrAssets.Platform.LINUX_AMD64 }),
   // The reference image runs as user 10001 (see its Dockerfile); naming it shows it in the task definition.
   service: { containerUser: '10001' },
   monitoring: { alarmEmail: process.env.ALARM_EMAIL },

@@ -2,6 +2,7 @@ import * as path from 'path';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { App, CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -33,7 +34,8 @@ export function buildStacks(app: App): Stack[] {
   const echoLogs = new logs.LogGroup(stack, 'EchoLogs', { retention: logs.RetentionDays.ONE_WEEK, encryptionKey: logKey });
   addGuardSuppressions(echoLogs, [{ id: 'cloudwatch_log_group_retention_period_check', reason: 'Logs of a short-lived integ-test backend; a week covers the test run.' }]);
   taskDefinition.addContainer('echo', {
-    image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'assets', 'echo-app')),
+    // The task runs x86-64 (the task definition's default): build for it on any machine.
+    image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'assets', 'echo-app'), { platform: ecrAssets.Platform.LINUX_AMD64 }),
     portMappings: [{ containerPort: 8000 }],
     // The image's unprivileged user.
     user: '10001',
@@ -108,7 +110,18 @@ if (require.main === module) {
   const api = stack.node.findChild('Api') as KeyedRestApi;
   // The name keeps 'DeployAssert', which scripts/scan-templates.sh leaves out as test harness.
   const assertionStack = new Stack(app, 'KeyedRestApiIntegDeployAssert', { env: { region: 'ap-southeast-1' } });
-  const integ = new IntegTest(app, 'KeyedRestApiIntegTest', { testCases: [stack], assertionStack, regions: ['ap-southeast-1'] });
+  const integ = new IntegTest(app, 'KeyedRestApiIntegTest', {
+    testCases: [stack],
+    assertionStack,
+    regions: ['ap-southeast-1'],
+    // A task definition is immutable: every change to the echo container replaces it, and ECS
+    // rolls the task onto the new one. Nothing stateful is allowed here.
+    allowDestroy: ['AWS::ECS::TaskDefinition'],
+    // No update workflow: it would first deploy the committed snapshot, whose asset folders are
+    // build output and not in git (see README, "Integ tests against a real account").
+    // Destructive changes are caught offline instead, by diffing the snapshots (allowDestroy).
+    stackUpdateWorkflow: false,
+  });
   const healthUrl = `${api.url}health`;
 
   // No key: API Gateway answers 403 itself.
@@ -149,7 +162,9 @@ if (require.main === module) {
   });
   const throttled = integ.assertions.invokeFunction({
     functionName: burst.functionName,
-    payload: assertionStack.toJsonString({ url: healthUrl, apiKey: keyValue, requests: BURST_REQUESTS }),
+    // JSON.stringify keeps the tokens as placeholders inside a real JSON text, which CDK turns
+    // into Fn::Join; Stack.toJsonString would be quoted again by invokeFunction and not parse.
+    payload: JSON.stringify({ url: healthUrl, apiKey: keyValue, requests: BURST_REQUESTS }),
   }).expect(ExpectedResult.objectLike({ Payload: Match.serializedJson({ throttled: true, succeeded: true }) }));
 
   withoutKey.next(getKey).next(withKey).next(throttled);

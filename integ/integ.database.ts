@@ -47,7 +47,16 @@ if (require.main === module) {
   // The assertions read the cluster's identifier, so they live in the same region. The name
   // keeps 'DeployAssert', which scripts/scan-templates.sh leaves out as test harness.
   const assertionStack = new Stack(app, 'DatabaseIntegDeployAssert', { env: { region: 'ap-southeast-1' } });
-  const integ = new IntegTest(app, 'DatabaseInteg', { testCases: [stack], assertionStack, regions: ['ap-southeast-1'] });
+  const integ = new IntegTest(app, 'DatabaseInteg', {
+    testCases: [stack],
+    assertionStack,
+    regions: ['ap-southeast-1'],
+    // Nothing may be replaced or removed: every resource here is the database or what guards it.
+    // No update workflow: it would first deploy the committed snapshot, whose asset folders are
+    // build output and not in git (see README, "Integ tests against a real account").
+    // Destructive changes are caught offline instead, by diffing the snapshots (allowDestroy).
+    stackUpdateWorkflow: false,
+  });
   integ.assertions
     .awsApiCall('RDS', 'describeDBClusters', { DBClusterIdentifier: database.cluster.clusterIdentifier })
     .expect(ExpectedResult.objectLike({

@@ -3,6 +3,7 @@
 import * as path from 'path';
 import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FlaskServerlessPlatform } from '../src';
 import { addGuardSuppressions, addNagSuppressions } from '../src/core';
@@ -10,7 +11,8 @@ import { addGuardSuppressions, addNagSuppressions } from '../src/core';
 export function buildPlatform(app: App): { stack: Stack; platform: FlaskServerlessPlatform } {
   const stack = new Stack(app, 'FlaskServerlessPlatformInteg', { env: { region: 'ap-southeast-1' } });
   const platform = new FlaskServerlessPlatform(stack, 'App', {
-    image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'examples', 'flask-app')),
+    // The platform's default cpuArchitecture is X86_64: build for it on any machine.
+    image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'examples', 'flask-app'), { platform: ecrAssets.Platform.LINUX_AMD64 }),
     // An integ deploy must clean up after itself.
     database: { deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY },
     // The reference image runs as user 10001 (its Dockerfile); saying so lets the task definition show it.
@@ -32,7 +34,19 @@ if (require.main === module) {
   // An explicit region lets the assertions reference the platform's resources; the name keeps
   // 'DeployAssert', which scripts/scan-templates.sh leaves out as test harness.
   const assertionStack = new Stack(app, 'FlaskServerlessPlatformIntegDeployAssert', { env: { region: 'ap-southeast-1' } });
-  const integ = new IntegTest(app, 'PlatformInteg', { testCases: [stack], assertionStack, regions: ['ap-southeast-1'] });
+  const integ = new IntegTest(app, 'PlatformInteg', {
+    testCases: [stack],
+    assertionStack,
+    regions: ['ap-southeast-1'],
+    // A task definition is immutable: a changed setting or image replaces it, and ECS rolls the
+    // tasks onto the new one. The database, its secret and keys are not listed: replacing them
+    // loses data, so such a change must fail the snapshot check.
+    allowDestroy: ['AWS::ECS::TaskDefinition'],
+    // No update workflow: it would first deploy the committed snapshot, whose asset folders are
+    // build output and not in git (see README, "Integ tests against a real account").
+    // Destructive changes are caught offline instead, by diffing the snapshots (allowDestroy).
+    stackUpdateWorkflow: false,
+  });
   const url = platform.api.url;
 
   integ.assertions

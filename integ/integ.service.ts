@@ -2,6 +2,7 @@ import * as path from 'path';
 import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -50,7 +51,8 @@ export function buildStacks(app: App): Stack[] {
   new FlaskFargateService(stack, 'Service', {
     vpc: network.vpc,
     vpcSubnets: network.appSubnets,
-    image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'assets', 'echo-app')),
+    // The service's default cpuArchitecture is X86_64: build for it on any machine.
+    image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'assets', 'echo-app'), { platform: ecrAssets.Platform.LINUX_AMD64 }),
     database,
     settings: { GREETING: 'hello' },
     generatedSecrets: ['SECRET_KEY'],
@@ -69,7 +71,18 @@ if (require.main === module) {
   // The assertions read the cluster, service and target group, so they live in the same region.
   // The name keeps 'DeployAssert', which scripts/scan-templates.sh leaves out as test harness.
   const assertionStack = new Stack(app, 'FlaskServiceIntegDeployAssert', { env: { region: 'ap-southeast-1' } });
-  const integ = new IntegTest(app, 'FlaskServiceIntegTest', { testCases: [stack], assertionStack, regions: ['ap-southeast-1'] });
+  const integ = new IntegTest(app, 'FlaskServiceIntegTest', {
+    testCases: [stack],
+    assertionStack,
+    regions: ['ap-southeast-1'],
+    // A task definition is immutable: a changed setting or image replaces it, and ECS rolls the
+    // tasks onto the new one. Nothing stateful is allowed here.
+    allowDestroy: ['AWS::ECS::TaskDefinition'],
+    // No update workflow: it would first deploy the committed snapshot, whose asset folders are
+    // build output and not in git (see README, "Integ tests against a real account").
+    // Destructive changes are caught offline instead, by diffing the snapshots (allowDestroy).
+    stackUpdateWorkflow: false,
+  });
 
   // The task started (so it read every parameter and the database password) and stays running.
   integ.assertions.awsApiCall('ECS', 'describeServices', {
@@ -79,8 +92,10 @@ if (require.main === module) {
     services: [{ runningCount: 1, desiredCount: 1 }],
   })).waitForAssertions({ totalTimeout: Duration.minutes(15), interval: Duration.seconds(30) });
 
-  // The load balancer sees it healthy on /health.
-  integ.assertions.awsApiCall('ElasticLoadBalancingV2', 'describeTargetHealth', {
+  // The load balancer sees it healthy on /health. 'ELBv2' is the name the assertion handler maps
+  // to @aws-sdk/client-elastic-load-balancing-v2 and the grant to the IAM prefix
+  // 'elasticloadbalancing'; 'ElasticLoadBalancingV2' names neither a package nor an IAM service.
+  integ.assertions.awsApiCall('ELBv2', 'describeTargetHealth', {
     TargetGroupArn: service.targetGroup.targetGroupArn,
   }).expect(ExpectedResult.objectLike({
     TargetHealthDescriptions: [{ TargetHealth: { State: 'healthy' } }],

@@ -76,6 +76,8 @@ export interface AuroraServerlessV2DbOptions {
    * Name of the application database Aurora creates: lowercase letters, digits and `_`,
    * starting with a letter, at most 63 characters; not `postgres`, `template0`, `template1`
    * or `rdsadmin`.
+   * Changing it on a deployed stack replaces the cluster with a new, empty one (see the README,
+   * "Changes that replace your database").
    * @default 'app'
    */
   readonly databaseName?: string;
@@ -85,6 +87,8 @@ export interface AuroraServerlessV2DbOptions {
    * lowercase letters, digits and `_`, starting with a letter, at most 63 characters. Names
    * PostgreSQL or RDS reserve (`postgres`, `admin`, `rdsadmin`, `public`, `pg_*`, `rds_*`, ...)
    * are rejected.
+   * Changing it on a deployed stack replaces the cluster with a new, empty one (see the README,
+   * "Changes that replace your database").
    * @default 'flask'
    */
   readonly username?: string;
@@ -133,6 +137,8 @@ export interface AuroraServerlessV2DbOptions {
    * group and Performance Insights. CloudWatch Logs (`logs.<region>.amazonaws.com`) must be
    * allowed to use it: a `kms.Key` of this app gets that statement added, an imported key
    * must have it already.
+   * Changing it on a deployed stack replaces the cluster with a new, empty one (see the README,
+   * "Changes that replace your database").
    * @default - a new customer-managed key with yearly rotation
    */
   readonly encryptionKey?: kms.IKey;

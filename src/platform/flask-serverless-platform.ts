@@ -128,6 +128,11 @@ export interface FlaskServerlessPlatformProps {
  * A Flask + PostgreSQL application, serverless: a VPC, Aurora Serverless v2, the container on
  * ECS Fargate behind an internal load balancer, an API-keyed REST API in front, configuration
  * and secrets in Parameter Store, every alarm on one SNS topic and one dashboard.
+ *
+ * What changing each prop does to a deployed stack (in place, rolls the tasks, replaces a
+ * resource, or replaces stateful data such as the database) is in the generated table
+ * `docs/lifecycle.md` of the repository. Keep this construct's id and its parent's ids stable:
+ * they make the logical ids, and a new logical id is a new, empty database.
  */
 export class FlaskServerlessPlatform extends Construct {
   /** The VPC the platform runs in. */

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { ArnFormat, CfnResource, Duration, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, Duration, Fn, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,7 +10,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct } from 'constructs';
+import { Construct, Dependable, IDependable } from 'constructs';
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
 import { givenOrNewLogsKey } from '../core/kms';
@@ -190,8 +190,13 @@ export interface FlaskFargateServiceOptions {
 
   /**
    * Configuration values, each stored as a String parameter `<parameterPath><NAME>` and given to
-   * the container as the environment variable NAME through ECS `secrets`, so the values stay out
-   * of the task definition. Tasks read them at start: changing a value here also rolls the tasks.
+   * the container as the environment variable NAME through ECS `secrets`. Tasks read them at
+   * start: changing a value here also rolls the tasks. Plain values stay out of the task
+   * definition (only a hash of them is in a docker label). A value that is a token, known only at
+   * deploy time (such as a database address), is also copied into the docker label
+   * `cdk-flask-serverless.settings-tokens`, so that the tasks roll when it changes; a dynamic
+   * reference (`{{resolve:...}}`) is copied as the reference, never as the value it resolves to.
+   * Not for secrets: use `generatedSecrets` or `existingSecrets`.
    * @default - none
    */
   readonly settings?: Record<string, string>;
@@ -245,16 +250,19 @@ export interface FlaskFargateServiceOptions {
   readonly databaseEnvironmentNames?: DatabaseEnvironmentNames;
 
   /**
-   * CPU architecture of the image. ARM64 (Graviton) costs about 20% less, but Fargate Spot
-   * runs x86-64 only.
+   * CPU architecture of the image. ARM64 (Graviton) costs about 20% less. An image built with
+   * `ecs.ContainerImage.fromAsset` must be built for it: pass `platform` (`Platform.LINUX_AMD64`
+   * or `Platform.LINUX_ARM64`), otherwise Docker builds for the machine that deploys and a
+   * mismatched task stops with "exec format error".
    * @default ecs.CpuArchitecture.X86_64
    */
   readonly cpuArchitecture?: ecs.CpuArchitecture;
 
   /**
    * Run the tasks on Fargate Spot (up to 70% cheaper; a task can be stopped with two minutes'
-   * notice). With a single task, expect short outages. A cluster you pass in must have the
-   * Fargate capacity providers enabled.
+   * notice), on x86-64 or ARM64 (platform version 1.4.0, which the service uses). With a single
+   * task, expect short outages. A cluster you pass in must have the Fargate capacity providers
+   * enabled.
    * @default false
    */
   readonly spot?: boolean;
@@ -419,9 +427,7 @@ export class FlaskFargateService extends Construct {
       throw new Error('service.stopTimeout must be a concrete duration, not a token: it also sets the load balancer\'s deregistration delay (two thirds of it).');
     }
     validateSeconds('service.stopTimeout', stopTimeout, 2, MAX_STOP_TIMEOUT_SECONDS, 'the Fargate limit');
-    if (spot && cpuArchitecture === ecs.CpuArchitecture.ARM64) {
-      throw new Error('service.spot is not available with cpuArchitecture ARM64: Fargate Spot runs x86-64 tasks only; use X86_64 or turn spot off.');
-    }
+    validateImagePlatform(this, props.image, cpuArchitecture, props.cpuArchitecture !== undefined);
     if (enableExecuteCommand && readonlyRootFilesystem) {
       throw new Error('service.enableExecuteCommand needs a writable root file system (the ECS Exec agent writes to it); turn off readonlyRootFilesystem or enableExecuteCommand.');
     }
@@ -547,9 +553,11 @@ export class FlaskFargateService extends Construct {
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
       environment: props.environment,
       secrets,
-      // Tasks read parameters only when they start: a new hash in the task definition rolls them
-      // when a setting changes. Tokens (e.g. the database address) change with their resource.
-      dockerLabels: { 'cdk-flask-serverless.settings-hash': settingsHash(settings) },
+      // Tasks read parameters only when they start: a change in the task definition rolls them
+      // when a setting changes. Plain values are hashed here; token values (e.g. the database
+      // address, which changes when the cluster is replaced) can only be compared by CloudFormation,
+      // so they are written into a label as CloudFormation resolves them.
+      dockerLabels: settingsLabels(this, settings),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
       healthCheck: {
         command: ['CMD-SHELL', healthCommand],
@@ -665,6 +673,10 @@ export class FlaskFargateService extends Construct {
     }
     // Tasks must not start before their generated secrets exist.
     if (generated) this.service.node.addDependency(...generated.resources);
+    // With Spot, the service's strategy names FARGATE_SPOT, which ECS accepts only once the cluster's
+    // capacity-provider association exists. That association is created late (by an aspect of the
+    // cluster, at synthesis), so the dependency is looked up when it is rendered.
+    if (spot) this.service.node.addDependency(capacityProviderAssociationsOf(this.cluster));
 
     if (props.database) {
       props.database.connections.allowFrom(this.connections, ec2.Port.tcp(props.database.port), 'PostgreSQL from the Flask service');
@@ -893,9 +905,72 @@ class NameRegistry {
   }
 }
 
-function settingsHash(settings: Record<string, string>): string {
-  const concrete = Object.keys(settings).sort().map((k) => [k, Token.isUnresolved(settings[k]) ? '' : settings[k]]);
-  return createHash('sha256').update(JSON.stringify(concrete)).digest('hex').slice(0, 16);
+/**
+ * Docker labels that change whenever a setting does. Plain values go into a hash. Token values
+ * are known only to CloudFormation (a replaced database keeps its logical id but gets a new
+ * address), so they are joined into a second label that CloudFormation fills in; the hash records
+ * their names and synthesized expressions. A dynamic reference stays a reference: Stack.resolve
+ * gives its literal `{{resolve:...}}` text, which is hashed and not written into the label, so a
+ * secret never lands in the task definition.
+ */
+function settingsLabels(scope: Construct, settings: Record<string, string>): Record<string, string> {
+  const stack = Stack.of(scope);
+  const names = Object.keys(settings).sort();
+  const hashed: Array<[string, string]> = [];
+  const tokenValues: string[] = [];
+  for (const name of names) {
+    const value = settings[name];
+    if (!Token.isUnresolved(value)) {
+      hashed.push([name, value]);
+      continue;
+    }
+    const expression = JSON.stringify(stack.resolve(value));
+    hashed.push([name, expression]);
+    if (!expression.includes('{{resolve:')) tokenValues.push(`${name}=`, value, ';');
+  }
+  const labels: Record<string, string> = {
+    'cdk-flask-serverless.settings-hash': createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16),
+  };
+  if (tokenValues.length > 0) labels['cdk-flask-serverless.settings-tokens'] = Fn.join('', tokenValues);
+  return labels;
+}
+
+/**
+ * The cluster's AWS::ECS::ClusterCapacityProviderAssociations, found when dependencies are
+ * rendered (after the cluster's aspect has created it); none for an imported cluster.
+ */
+function capacityProviderAssociationsOf(cluster: ecs.ICluster): IDependable {
+  const dependable: IDependable = {};
+  Dependable.implement(dependable, {
+    get dependencyRoots() {
+      return cluster.node.children.filter((c) => c instanceof ecs.CfnClusterCapacityProviderAssociations);
+    },
+  });
+  return dependable;
+}
+
+/**
+ * An image built from a local folder is built for the deploying machine unless it names a
+ * platform: on Apple Silicon that is arm64, and an X86_64 task then dies with "exec format
+ * error". A platform that contradicts cpuArchitecture is rejected; a missing one is warned about.
+ */
+function validateImagePlatform(scope: Construct, image: ecs.ContainerImage, cpuArchitecture: ecs.CpuArchitecture, architectureSet: boolean): void {
+  if (!(image instanceof ecs.AssetImage)) return;
+  // AssetImage keeps its props to itself; read only the platform it will build for.
+  const platform = (image as unknown as { readonly props?: { readonly platform?: { readonly platform?: string } } }).props?.platform?.platform;
+  const arm = cpuArchitecture === ecs.CpuArchitecture.ARM64;
+  const prop = `${architectureSet ? '' : 'the default '}service.cpuArchitecture (${arm ? 'ARM64' : 'X86_64'})`;
+  const expected = arm ? 'linux/arm64' : 'linux/amd64';
+  const fix = arm ? 'Platform.LINUX_ARM64' : 'Platform.LINUX_AMD64';
+  if (platform === undefined) {
+    Annotations.of(scope).addWarningV2('cdk-flask-serverless:imagePlatform',
+      `The image is built from a local folder without a platform, so Docker builds it for the machine that deploys, while the task runs ${prop}. Pass { platform: ecr_assets.${fix} } to ContainerImage.fromAsset.`);
+    return;
+  }
+  if (Token.isUnresolved(platform)) return;
+  if (platform !== expected) {
+    throw new Error(`service.image is built for ${platform} but ${prop} runs ${expected}: the task would stop with "exec format error". Pass { platform: ecr_assets.${fix} } to ContainerImage.fromAsset, or set cpuArchitecture to match the image.`);
+  }
 }
 
 function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {

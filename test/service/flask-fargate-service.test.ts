@@ -949,10 +949,6 @@ describe('FlaskFargateService validation', () => {
     expect(thrower({ stopTimeout: Duration.seconds(Token.asNumber({ Ref: 'StopSeconds' })) })).toThrow(/service.stopTimeout must be a concrete duration/);
   });
 
-  test('rejects Fargate Spot with ARM64', () => {
-    expect(thrower({ spot: true, cpuArchitecture: ecs.CpuArchitecture.ARM64 })).toThrow(/service.spot is not available with cpuArchitecture ARM64/);
-  });
-
   test('rejects ECS Exec with a read-only root file system', () => {
     expect(thrower({ enableExecuteCommand: true, readonlyRootFilesystem: true })).toThrow(/service.enableExecuteCommand needs a writable root file system/);
   });
