@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import { IFlaskDatabase } from './flask-database';
 import { newLogsKey } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
@@ -247,6 +247,8 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
    * first rotation (e.g. what brings the new password to the app).
    */
   public readonly rotationSchedule?: secretsmanager.RotationSchedule;
+  /** The writer instance: a service using this database starts its first tasks after it exists. */
+  public readonly startAfter: IDependable;
 
   private readonly iamAuthentication: boolean;
 
@@ -404,6 +406,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     }
 
     this.estimatedMaxConnections = estimateMaxConnections(autoPause ? 0 : minCapacity, maxCapacity);
+    this.startAfter = this.cluster.node.findChild('Writer');
     this.alarms = this.createAlarms();
     suppressAlarmActionsLeftToCaller(this.alarms);
   }

@@ -1,5 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IDependable } from 'constructs';
 
 /**
  * What a Flask service needs to know about its PostgreSQL database: where it is, which
@@ -21,4 +22,10 @@ export interface IFlaskDatabase extends ec2.IConnectable {
    * Secret whose JSON holds the user's credentials; the service reads its `password` field.
    */
   readonly secret: secretsmanager.ISecret;
+  /**
+   * What must exist before the app's first tasks start, such as the writer instance: CloudFormation
+   * creates a cluster long before it can take connections.
+   * @default - nothing to wait for
+   */
+  readonly startAfter?: IDependable;
 }

@@ -267,12 +267,6 @@ export class FlaskServerlessPlatform extends Construct {
       this.database.rotationSchedule?.node.addDependency(replaceTasks);
     }
 
-    // CloudFormation creates the ECS service once the cluster exists, but the writer instance
-    // takes minutes more; tasks started before it exhaust the boot kit's wait for the database,
-    // and three failed tasks trip the circuit breaker and fail the first deploy. Wait for it.
-    const writer = this.database.cluster.node.tryFindChild('Writer');
-    if (writer) this.service.service.node.addDependency(writer);
-
     this.api = new KeyedRestApi(this, 'Api', {
       ...props.api,
       encryptionKey: props.api?.encryptionKey ?? encryptionKey,

@@ -678,6 +678,10 @@ export class FlaskFargateService extends Construct {
     // cluster, at synthesis), so the dependency is looked up when it is rendered.
     if (spot) this.service.node.addDependency(capacityProviderAssociationsOf(this.cluster));
 
+    // CloudFormation creates the service once the cluster exists, but the writer instance takes
+    // minutes more; tasks started before it exhaust the boot kit's wait for the database, and three
+    // failed tasks trip the circuit breaker and fail the first deploy. Wait for it.
+    if (props.database?.startAfter) this.service.node.addDependency(props.database.startAfter);
     if (props.database) {
       props.database.connections.allowFrom(this.connections, ec2.Port.tcp(props.database.port), 'PostgreSQL from the Flask service');
     }

@@ -172,6 +172,13 @@ describe('network', () => {
     expect(problems.join('\n')).toMatch(/NAT gateway \w+ has no Elastic IP/);
   });
 
+  test('a task in a public subnet without its own public IP has no egress', () => {
+    const problems = prove('image-pull', 'public-subnets', (raw) => {
+      props(raw, idOf(raw, 'AWS::ECS::Service')).NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp = 'DISABLED';
+    });
+    expect(problems.join('\n')).toMatch(/the caller would need its own public IP/);
+  });
+
   test('an app subnet without a default route has no egress', () => {
     const problems = prove('nat-internet', 'nat-gateway', (raw) => {
       for (const id of Object.keys(raw.Resources).filter((k) => /AppSubnet\dDefaultRoute/.test(k))) delete raw.Resources[id];

@@ -27,13 +27,8 @@ test('stateful resources and API keys keep their logical ids and names', () => {
   expect(statefulIds()).toEqual({
     'AWS::RDS::DBCluster': ['AppDatabaseCluster3CB22DFE'],
     'AWS::SecretsManager::Secret': ['MyAppDatabaseClusterSecret01A2EDE63fdaad7efa858a3daf9490cf0a702aeb'],
-    'AWS::KMS::Key': [
-      'AppApiLogKeyD5185F99',
-      'AppDatabaseKey5C6D3D6B',
-      'AppMonitoringAlarmTopicKey396C8DF8',
-      'AppNetworkFlowLogKey5F91C0E5',
-      'AppServiceParametersKey27AEAC61',
-    ],
+    // One platform key (before the first release the platform had one key per part).
+    'AWS::KMS::Key': ['AppKey06B23A3B'],
     'AWS::ApiGateway::ApiKey': ['AppApiApiKeyDefaultB99A34CF named MyApp-Api-E10AA94C-default'],
     'Custom::FlaskSecureStringParameter': ['AppServiceGeneratedSecretsSecureStringJWTSECRET7ED74EFA'],
   });

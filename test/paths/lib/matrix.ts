@@ -24,7 +24,7 @@ export function matrixMarkdown(): string {
     '',
     '✓ proven on the synthesized template; – the path does not exist in that mode.',
     '',
-    ...(defects.length ? ['✗ fails today: a known defect of issue 10, listed in `test/paths/known-defects.paths.test.ts`:', '', ...defects] : []),
+    ...(defects.length ? ['✗ fails today: a known defect, listed in `test/paths/known-defects.paths.test.ts`:', '', ...defects] : []),
     '',
     'Modes:',
     '',

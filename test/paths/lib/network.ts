@@ -4,6 +4,8 @@ import { Json, REGION, ResolvedTemplate } from './cfn';
 export interface Endpoint {
   readonly subnet: string;
   readonly securityGroups: string[];
+  /** The caller gets its own public IPv4 address (an ECS task with AssignPublicIp ENABLED). */
+  readonly publicIp?: boolean;
 }
 
 /** An IPv4 CIDR as [address as a number, prefix length]. */
@@ -115,7 +117,8 @@ export class Network {
     } else if (target.startsWith('instance:')) {
       problems.push(...this.natInstanceProblems(target.slice(9), from, port));
     } else if (target.startsWith('igw:')) {
-      problems.push(`subnet ${from.subnet} routes straight to the internet gateway; the caller would need its own public IP`);
+      if (from.publicIp) problems.push(...this.publicSubnetProblems(from.subnet, `caller in ${from.subnet}`));
+      else problems.push(`subnet ${from.subnet} routes straight to the internet gateway; the caller would need its own public IP`);
     } else {
       problems.push(`subnet ${from.subnet} default route goes to ${target}`);
     }

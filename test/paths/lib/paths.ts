@@ -94,7 +94,8 @@ function tasks(ctx: ProofContext): Task[] {
     const executionRole = ctx.iam.roleIdOf(td.ExecutionRoleArn);
     if (!executionRole) throw new Error(`task definition ${taskDefId} has no execution role in the template`);
     const net = s.NetworkConfiguration.AwsvpcConfiguration;
-    const endpoints = (net.Subnets as string[]).map((subnet) => ({ subnet, securityGroups: net.SecurityGroups as string[] }));
+    const publicIp = net.AssignPublicIp === 'ENABLED';
+    const endpoints = (net.Subnets as string[]).map((subnet) => ({ subnet, securityGroups: net.SecurityGroups as string[], publicIp }));
     return { serviceId, taskDefId, container: td.ContainerDefinitions[0], executionRole, endpoints };
   });
 }
@@ -706,62 +707,20 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'nat-internet',
     title: 'Tasks → NAT → internet (default route, NAT with a public address, internet gateway)',
-    modes: ALL_BUT('vpc-endpoints'),
+    modes: ALL_BUT('vpc-endpoints', 'one-az-endpoints'),
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => task.endpoints.flatMap((e) => ctx.net.internetProblems(e, 443).map((p) => `from ${e.subnet}: ${p}`)));
     },
   },
 ];
 
-const ALL_MODES = ALL_BUT();
-
 /**
- * Proofs that fail on this branch because of a defect of issue 10 whose fix is made on another
- * branch. They run in known-defects.paths.test.ts (which fails until the fix is merged), not in
- * runtime-paths.paths.test.ts; remove an entry when its fix lands, and the README matrix follows.
+ * Proofs known to fail on today's code, each with the defect that makes it fail. They run in
+ * known-defects.paths.test.ts (which fails until the defect is fixed), not in
+ * runtime-paths.paths.test.ts; the README matrix marks them ✗. Remove an entry when its fix lands.
+ * The eight deploy-time defects this suite was written against are fixed, so the list is empty.
  */
-export const KNOWN_DEFECTS: { defect: string; paths: string[]; modes: string[] }[] = [
-  {
-    defect: 'defect 1: the alarm topic policy holds only the SSL Deny, so CloudWatch may not publish',
-    paths: ['alarm-notify'],
-    modes: ALL_BUT('parts'),
-  },
-  {
-    defect: 'defect 2: the NAT instance has no public address',
-    paths: ['image-pull', 'parameters', 'database-secret', 'task-logs', 'nat-internet'],
-    modes: ['nat-instance'],
-  },
-  {
-    defect: 'defect 3: the rotation function sits in the isolated Data subnets, with no route to Secrets Manager',
-    paths: ['rotation'],
-    modes: ['rotation'],
-  },
-  {
-    defect: 'defect 3: after a rotation the running tasks keep the old DB_PASSWORD (nothing replaces them)',
-    paths: ['rotation-reaches-app'],
-    modes: ['rotation'],
-  },
-  {
-    defect: 'defect 4: CloudWatchRoleMode.NONE still turns on access logs, which need the account role',
-    paths: ['api-logs'],
-    modes: ['cw-role-none'],
-  },
-  {
-    defect: 'defect 5: the ECS service does not wait for the Aurora writer instance',
-    paths: ['first-create-order'],
-    modes: ALL_BUT('parts'),
-  },
-  {
-    defect: 'defect 5 (parts): FlaskFargateService given an AuroraServerlessV2Db does not wait for its writer instance either',
-    paths: ['first-create-order'],
-    modes: ['parts'],
-  },
-  {
-    defect: 'defect 8: the NLB security group keeps EC2\'s allow-all egress (no egress rule in its definition)',
-    paths: ['nlb-egress-scope'],
-    modes: ALL_MODES,
-  },
-];
+export const KNOWN_DEFECTS: { defect: string; paths: string[]; modes: string[] }[] = [];
 
 /** The known defect that makes a (path, mode) proof fail on this branch, if any. */
 export function knownDefect(pathId: string, modeId: string): string | undefined {
