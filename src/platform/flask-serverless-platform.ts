@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
+import { validateStageName } from '../core/validation';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcOptions } from '../network';
@@ -50,12 +51,20 @@ export interface FlaskServerlessPlatformProps {
   readonly profile?: PlatformProfile;
 
   /**
-   * An existing VPC to deploy into, instead of a new one. It needs private subnets with egress
-   * (or VPC endpoints) for the tasks and isolated subnets for the database in at least two AZs.
-   * Cannot be combined with `network`.
+   * An existing VPC to deploy into, instead of a new one, e.g. a standard `new ec2.Vpc()` or
+   * `ec2.Vpc.fromLookup()`. The tasks and the load balancer go in `appSubnets`, the database in
+   * `database.vpcSubnets`; both need two AZs. The tasks need a route to ECR, CloudWatch Logs,
+   * SSM and Secrets Manager (a NAT or VPC endpoints). Cannot be combined with `network`.
    * @default - a new VPC configured by `network`
    */
   readonly vpc?: ec2.IVpc;
+
+  /**
+   * Subnets of the load balancer and the tasks.
+   * @default - the private subnets with egress, or else one isolated subnet per AZ; in the
+   * platform's own VPC, its App subnets
+   */
+  readonly appSubnets?: ec2.SubnetSelection;
 
   /**
    * The new VPC: CIDR, AZs, egress (NAT gateway, NAT instance or VPC endpoints), flow logs.
@@ -165,10 +174,13 @@ export class FlaskServerlessPlatform extends Construct {
     this.database = new AuroraServerlessV2Db(this, 'Database', {
       ...props.database,
       vpc: this.vpc,
-      vpcSubnets: dataSubnets,
+      vpcSubnets: props.database?.vpcSubnets ?? dataSubnets,
     });
 
     const stageName = props.api?.stageName ?? 'Test';
+    // The stage name becomes part of the parameter path; report a bad one as the API's option,
+    // before the service would report the path built from it.
+    validateStageName(stageName);
     const serviceOptions = props.service ?? {};
     if (serviceOptions.settings?.JWT_EXPIRES_SECONDS !== undefined) {
       throw new Error('service.settings.JWT_EXPIRES_SECONDS is set by the platform from jwtExpiry; set jwtExpiry instead.');
@@ -182,7 +194,7 @@ export class FlaskServerlessPlatform extends Construct {
     this.service = new FlaskFargateService(this, 'Service', {
       ...serviceOptions,
       vpc: this.vpc,
-      vpcSubnets: appSubnets,
+      vpcSubnets: props.appSubnets ?? appSubnets,
       image: props.image,
       database: this.database,
       parameterPath: this.parameterPath,
