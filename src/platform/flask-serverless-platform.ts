@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Construct } from 'constructs';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
+import { checkIntegRunnerCanRead } from '../core/integ-runner';
 import { validateStageName } from '../core/validation';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
@@ -128,6 +129,7 @@ export class FlaskServerlessPlatform extends Construct {
 
   constructor(scope: Construct, id: string, props: FlaskServerlessPlatformProps) {
     super(scope, id);
+    checkIntegRunnerCanRead();
     if (!props || !props.image) {
       throw new Error('FlaskServerlessPlatform needs `image`, e.g. ecs.ContainerImage.fromAsset(\'./flask-app\').');
     }
