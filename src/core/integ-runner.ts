@@ -22,7 +22,7 @@ export function checkIntegRunnerCanRead(schemaVersion: string = Manifest.version
   if (major > INTEG_RUNNER_MAX_SCHEMA) {
     throw new Error(`This app's aws-cdk-lib writes cloud assembly schema ${schemaVersion}, but @aws-cdk/integ-runner `
       + `(2.197.x, the newest on npm) reads schema ${INTEG_RUNNER_MAX_SCHEMA} at most. Run integ tests with `
-      + `aws-cdk-lib ${NEWEST_AWS_CDK_LIB_FOR_INTEG_RUNNER} (npm install aws-cdk-lib@${NEWEST_AWS_CDK_LIB_FOR_INTEG_RUNNER}); `
+      + `aws-cdk-lib ${NEWEST_AWS_CDK_LIB_FOR_INTEG_RUNNER} (set it in package.json, then rm -rf node_modules package-lock.json && npm install); `
       + '`cdk synth` and `cdk deploy` work on the newer aws-cdk-lib. Once an integ-runner reads the newer schema, '
       + 'set CDK_FLASK_SERVERLESS_SKIP_INTEG_RUNNER_CHECK=1.');
   }
