@@ -19,7 +19,7 @@ for (const [id, artifact] of Object.entries(manifest.artifacts)) {
   for (const r of resources) byType[r.Type] = (byType[r.Type] ?? 0) + 1;
   const byService = {};
   for (const [type, n] of Object.entries(byType)) {
-    const service = type.split('::')[1];
+    const service = type.startsWith('Custom::') ? 'custom resource' : type.split('::')[1];
     byService[service] = (byService[service] ?? 0) + n;
   }
   console.log(`\nStack ${id} (${artifact.environment}): ${resources.length} resources -> examples/${file}`);
