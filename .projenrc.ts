@@ -11,7 +11,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   defaultReleaseBranch: 'main',
   projenrcTs: true,
   packageManager: javascript.NodePackageManager.NPM,
-  minNodeVersion: '20.0.0',
+  // Node 20 is end-of-life (April 2026); 22 and 24 are the LTS lines.
+  minNodeVersion: '22.0.0',
 
   // Lowest aws-cdk-lib whose APIs the library uses: serverlessV2AutoPauseDuration (2.201.0).
   // Users get an open ^ range; development is pinned below to a version the toolchain reads.
@@ -109,6 +110,10 @@ project.addTask('test:flask-app', {
   description: 'The reference Flask app against a real PostgreSQL server',
   exec: 'bash examples/flask-app/run-tests.sh',
 });
+project.addTask('setup:test-tools', {
+  description: 'Python tools for the gates in .venv; stops at once naming what to install if a JDK, Maven, Go or PostgreSQL is missing',
+  exec: 'bash scripts/setup-test-tools.sh',
+});
 project.addTask('synth:examples', {
   description: 'Synthesize the example CDK app into CloudFormation and list what was made',
   exec: 'bash scripts/synth-examples.sh',
@@ -126,14 +131,18 @@ project.addTask('test:java-consumer', {
   description: 'Compile a Java CDK app against the built Maven artifact and synthesize the platform',
   exec: 'bash scripts/test-java-consumer.sh',
 });
-const testAll = project.addTask('test:all', {
-  description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python and Java consumers',
+project.addTask('test:user-path', {
+  description: 'A new user\'s TypeScript path: pack the library, a fresh `cdk init` app on the newest and the oldest supported aws-cdk-lib, cdk synth without warnings, integ-runner',
+  exec: 'bash scripts/test-user-path.sh',
 });
-for (const name of ['compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'integ:destructive', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer']) {
+const testAll = project.addTask('test:all', {
+  description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python, Java and TypeScript user paths',
+});
+for (const name of ['setup:test-tools', 'compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'integ:destructive', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer', 'test:user-path']) {
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 
 project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', 'integ/*.snapshot/asset.*/', 'examples/java/target/', 'integ/cdk-integ.out.*');
-project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml');
+project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml', '/requirements-dev.txt', '/CONTRIBUTING.md');
 
 project.synth();

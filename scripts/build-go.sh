@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Compiles the Go module that jsii-pacmak generated (dist/go), the way a Go user's `go build` would.
-# The published go.mod is left as generated. The build runs on a copy whose go.mod may pin an
-# indirect module to a version the configured Go proxy serves (GO_REPLACE="module=module@version ...");
-# .ci/run sets this for a proxy that lacks the exact cloud-assembly-schema patch release.
+# The published go.mod is left as generated; the build runs on a copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$(ls -d dist/go/*/ | head -n 1)
@@ -12,7 +10,11 @@ trap 'rm -rf "$work"' EXIT
 cp -r "$src"/. "$work"/
 cd "$work"
 rm -f local.go.mod
-for r in ${GO_REPLACE:-}; do go mod edit -replace "$r"; done
+# aws-cdk-go v2.257.0 asks for cloud-assembly-schema v53.28.0, which the Go module proxy does not
+# serve (403 "This module version is not available"); v53.25.0 is served and compiles the same API.
+# Override with GO_REPLACE="module=module@version ..." (empty string: no replacement).
+default_replace="github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v53=github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v53@v53.25.0"
+for r in ${GO_REPLACE-$default_replace}; do go mod edit -replace "$r"; done
 go mod tidy
 go build ./...
 go vet ./... >/dev/null

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { OpenApiOperation, loadOpenApiDocument } from './openapi';
 import { givenOrNewLogsKey } from '../core/kms';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
-import { validatePort } from '../core/validation';
+import { validatePort, validateStageName } from '../core/validation';
 
 /**
  * How the API gets the account-level IAM role that API Gateway uses to write execution logs
@@ -855,9 +855,7 @@ function known(value: number | string | undefined): boolean {
 }
 
 function validate(props: KeyedRestApiProps, r: Resolved): void {
-  if (!Token.isUnresolved(r.stageName) && !/^[A-Za-z0-9_-]{1,128}$/.test(r.stageName)) {
-    throw new Error(`api.stageName must be 1-128 letters, digits, '-' or '_' (API Gateway's rule), got '${r.stageName}'.`);
-  }
+  validateStageName(r.stageName);
   validatePort('api.listenerPort', r.listenerPort);
 
   const seen = new Map<string, string>();

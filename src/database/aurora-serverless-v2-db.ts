@@ -191,18 +191,20 @@ export interface AuroraServerlessV2DbOptions {
    * such subnets, rotationSubnets must be given
    */
   readonly rotationSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Subnets of the database, in at least two Availability Zones. In an existing VPC, e.g.
+   * `{ subnetGroupName: 'Data' }` or `{ subnets: [...] }`.
+   * @default - the VPC's isolated subnets if it has any, else its private subnets with egress
+   * (a standard `new ec2.Vpc()` has only the latter); in the platform's own VPC, its Data subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /** Props of `AuroraServerlessV2Db`. */
 export interface AuroraServerlessV2DbProps extends AuroraServerlessV2DbOptions {
   /** The VPC to place the database in; it needs subnets in at least two AZs. */
   readonly vpc: ec2.IVpc;
-
-  /**
-   * Subnets of the database.
-   * @default { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
 }
 
 /**
@@ -291,8 +293,8 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     }
     if (props.rotateSecretAfter !== undefined) validateWholeDays('database.rotateSecretAfter', props.rotateSecretAfter, 365);
 
-    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-    validateSubnets(props.vpc, vpcSubnets);
+    const vpcSubnets = props.vpcSubnets ?? defaultSubnets(props.vpc);
+    validateSubnets(props.vpc, vpcSubnets, props.vpcSubnets !== undefined);
 
     this.autoPause = autoPause;
     this.maxCapacity = maxCapacity;
@@ -670,16 +672,27 @@ function defaultRotationSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return selection;
 }
 
-function validateSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection): void {
+/** Isolated subnets when the VPC has them, else private ones, so any standard VPC works. */
+function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  return vpc.isolatedSubnets.length > 0
+    ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
+    : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+}
+
+function validateSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection, userSet: boolean): void {
+  // Name what the user set: their selection, or the default that found nothing in their VPC.
+  const what = userSet ? 'database.vpcSubnets' : 'The database\'s default subnets (the VPC\'s isolated subnets, else its private ones)';
   let selected: ec2.SelectedSubnets;
   try {
     selected = vpc.selectSubnets(selection);
   } catch (e) {
-    throw new Error(`database.vpcSubnets selects no subnets in the VPC (${(e as Error).message}); pass vpcSubnets that exist, e.g. the VPC's isolated subnets.`);
+    throw new Error(userSet
+      ? `database.vpcSubnets selects no subnets in the VPC (${(e as Error).message}); pass a selection that exists, e.g. { subnetGroupName: '<a subnet group of the VPC>' }.`
+      : `The VPC has no isolated or private subnets for the database (${(e as Error).message}); pass database.vpcSubnets.`);
   }
   const azs = new Set(selected.availabilityZones.filter((az) => !Token.isUnresolved(az)));
   if (selected.subnetIds.length < 2 || (azs.size > 0 && azs.size < 2)) {
     const where = azs.size > 0 ? ` in ${azs.size} AZ(s)` : '';
-    throw new Error(`database.vpcSubnets must select subnets in at least two Availability Zones (Aurora needs them), got ${selected.subnetIds.length} subnet(s)${where}.`);
+    throw new Error(`${what} must select subnets in at least two Availability Zones (Aurora needs them), got ${selected.subnetIds.length} subnet(s)${where}${userSet ? '' : '; pass database.vpcSubnets'}.`);
   }
 }

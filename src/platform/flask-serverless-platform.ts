@@ -7,6 +7,8 @@ import { Construct, IConstruct } from 'constructs';
 import { ReplaceTasksOnSecretRotation } from './replace-tasks-on-secret-rotation';
 import { KeyedRestApi, KeyedRestApiOptions } from '../api';
 import { newLogsKey } from '../core/kms';
+import { checkIntegRunnerCanRead } from '../core/integ-runner';
+import { validateStageName } from '../core/validation';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcOptions } from '../network';
@@ -64,12 +66,20 @@ export interface FlaskServerlessPlatformProps {
   readonly profile?: PlatformProfile;
 
   /**
-   * An existing VPC to deploy into, instead of a new one. It needs private subnets with egress
-   * (or VPC endpoints) for the tasks and isolated subnets for the database in at least two AZs.
-   * Cannot be combined with `network`.
+   * An existing VPC to deploy into, instead of a new one, e.g. a standard `new ec2.Vpc()` or
+   * `ec2.Vpc.fromLookup()`. The tasks and the load balancer go in `appSubnets`, the database in
+   * `database.vpcSubnets`; both need two AZs. The tasks need a route to ECR, CloudWatch Logs,
+   * SSM and Secrets Manager (a NAT or VPC endpoints). Cannot be combined with `network`.
    * @default - a new VPC configured by `network`
    */
   readonly vpc?: ec2.IVpc;
+
+  /**
+   * Subnets of the load balancer and the tasks.
+   * @default - the private subnets with egress, or else one isolated subnet per AZ; in the
+   * platform's own VPC, its App subnets
+   */
+  readonly appSubnets?: ec2.SubnetSelection;
 
   /**
    * The new VPC: CIDR, AZs, egress (NAT gateway, NAT instance or VPC endpoints), flow logs.
@@ -154,6 +164,7 @@ export class FlaskServerlessPlatform extends Construct {
 
   constructor(scope: Construct, id: string, props: FlaskServerlessPlatformProps) {
     super(scope, id);
+    checkIntegRunnerCanRead();
     if (!props || !props.image) {
       throw new Error('FlaskServerlessPlatform needs `image`, e.g. ecs.ContainerImage.fromAsset(\'./flask-app\').');
     }
@@ -213,12 +224,15 @@ export class FlaskServerlessPlatform extends Construct {
       ...props.database,
       encryptionKey: props.database?.encryptionKey ?? encryptionKey,
       vpc: this.vpc,
-      vpcSubnets: dataSubnets,
+      vpcSubnets: props.database?.vpcSubnets ?? dataSubnets,
       // The app subnets reach Secrets Manager in every egress mode (NAT, or its endpoint).
-      rotationSubnets: props.database?.rotationSubnets ?? (rotation ? appSubnets : undefined),
+      rotationSubnets: props.database?.rotationSubnets ?? (rotation ? (props.appSubnets ?? appSubnets) : undefined),
     });
 
     const stageName = props.api?.stageName ?? 'Test';
+    // The stage name becomes part of the parameter path; report a bad one as the API's option,
+    // before the service would report the path built from it.
+    validateStageName(stageName);
     const serviceOptions = props.service ?? {};
     if (serviceOptions.settings?.JWT_EXPIRES_SECONDS !== undefined) {
       throw new Error('service.settings.JWT_EXPIRES_SECONDS is set by the platform from jwtExpiry; set jwtExpiry instead.');
@@ -244,7 +258,7 @@ export class FlaskServerlessPlatform extends Construct {
       encryptionKey: serviceOptions.encryptionKey ?? encryptionKey,
       assignPublicIp: serviceOptions.assignPublicIp ?? (publicTasks || undefined),
       vpc: this.vpc,
-      vpcSubnets: appSubnets,
+      vpcSubnets: props.appSubnets ?? appSubnets,
       image: props.image,
       database: this.database,
       parameterPath: this.parameterPath,

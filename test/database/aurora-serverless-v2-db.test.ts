@@ -519,6 +519,14 @@ describe('AuroraServerlessV2Db options', () => {
     }).toThrow(/database.rotateSecretAfter needs rotationSubnets here: the VPC has no private subnets with egress/);
   });
 
+  test('in a standard new ec2.Vpc() (no isolated subnets) the database goes in the private subnets, as rds.DatabaseCluster does', () => {
+    const stack = new Stack(new App(), 'Test', { env: { region: 'ap-southeast-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    new AuroraServerlessV2Db(stack, 'Db', { vpc });
+    const group = onlyResource(Template.fromStack(stack), 'AWS::RDS::DBSubnetGroup');
+    expect(group.resource.Properties.SubnetIds).toEqual(vpc.privateSubnets.map((s) => stack.resolve(s.subnetId)));
+  });
+
   test('vpcSubnets places the database elsewhere', () => {
     const { stack, vpc, template } = build({}, { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
     const group = onlyResource(template, 'AWS::RDS::DBSubnetGroup');
@@ -685,7 +693,12 @@ describe('AuroraServerlessV2Db validation', () => {
     expect(attempt({}, 2, { subnetGroupName: 'Nope' })).toThrow(/database.vpcSubnets selects no subnets in the VPC/);
   });
 
-  test('rejects subnets in a single Availability Zone', () => {
-    expect(attempt({}, 1)).toThrow('database.vpcSubnets must select subnets in at least two Availability Zones (Aurora needs them), got 1 subnet(s).');
+  test('rejects default subnets in a single Availability Zone, naming the option to set', () => {
+    expect(attempt({}, 1)).toThrow("The database's default subnets (the VPC's isolated subnets, else its private ones) must select subnets in at least two Availability Zones (Aurora needs them), got 1 subnet(s); pass database.vpcSubnets.");
+  });
+
+  test('rejects vpcSubnets in a single Availability Zone', () => {
+    expect(attempt({}, 1, { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }))
+      .toThrow(/^database.vpcSubnets must select subnets in at least two Availability Zones \(Aurora needs them\), got 1 subnet\(s\)/);
   });
 });

@@ -178,6 +178,72 @@ describe('prop groups override their part', () => {
   });
 });
 
+describe('existing VPCs', () => {
+  function inStack(makeVpc: (stack: Stack) => ec2.IVpc, props: Partial<FlaskServerlessPlatformProps> = {}) {
+    const stack = new Stack(new App(), 'S', { env: { account: '111111111111', region: 'ap-southeast-1' } });
+    const vpc = makeVpc(stack);
+    const platform = new FlaskServerlessPlatform(stack, 'P', { image, vpc, ...props });
+    return { stack, vpc, platform, template: Template.fromStack(stack) };
+  }
+  const ids = (stack: Stack, subnets: ec2.ISubnet[]) => subnets.map((s) => stack.resolve(s.subnetId));
+  const dbSubnetIds = (template: Template) => Object.values(template.findResources('AWS::RDS::DBSubnetGroup'))[0].Properties.SubnetIds;
+  const taskSubnetIds = (template: Template) =>
+    Object.values(template.findResources('AWS::ECS::Service'))[0].Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets;
+
+  test('a standard new ec2.Vpc() (public and private subnets only) puts the database in its private subnets', () => {
+    const { stack, vpc, template } = inStack((s) => new ec2.Vpc(s, 'Vpc'));
+    expect(dbSubnetIds(template)).toEqual(ids(stack, vpc.privateSubnets));
+    expect(taskSubnetIds(template)).toEqual(ids(stack, vpc.privateSubnets));
+  });
+
+  test('a VPC imported from attributes (as fromLookup returns it) works', () => {
+    const { template } = inStack((s) => ec2.Vpc.fromVpcAttributes(s, 'Vpc', {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      availabilityZones: ['ap-southeast-1a', 'ap-southeast-1b'],
+      publicSubnetIds: ['subnet-0000000000000000a', 'subnet-0000000000000000b'],
+      privateSubnetIds: ['subnet-0000000000000001a', 'subnet-0000000000000001b'],
+      isolatedSubnetIds: ['subnet-0000000000000002a', 'subnet-0000000000000002b'],
+    }));
+    expect(dbSubnetIds(template)).toEqual(['subnet-0000000000000002a', 'subnet-0000000000000002b']);
+    expect(taskSubnetIds(template)).toEqual(['subnet-0000000000000001a', 'subnet-0000000000000001b']);
+  });
+
+  test('a VPC with only isolated subnets plus endpoints holds the tasks and the database', () => {
+    const { stack, vpc, template } = inStack((s) => {
+      const v = new ec2.Vpc(s, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      v.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+      for (const svc of [ec2.InterfaceVpcEndpointAwsService.ECR, ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+        ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS, ec2.InterfaceVpcEndpointAwsService.SSM,
+        ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER]) v.addInterfaceEndpoint(svc.shortName, { service: svc });
+      return v;
+    });
+    expect(dbSubnetIds(template)).toEqual(ids(stack, vpc.isolatedSubnets));
+    expect(taskSubnetIds(template)).toEqual(ids(stack, vpc.isolatedSubnets));
+  });
+
+  test('database.vpcSubnets and appSubnets choose the subnets', () => {
+    const { stack, vpc, template } = inStack((s) => new ec2.Vpc(s, 'Vpc', {
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'Web', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        { name: 'Db', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      ],
+    }), { database: { vpcSubnets: { subnetGroupName: 'Db' } }, appSubnets: { subnetGroupName: 'Web' } });
+    expect(dbSubnetIds(template)).toEqual(ids(stack, vpc.selectSubnets({ subnetGroupName: 'Db' }).subnets));
+    expect(taskSubnetIds(template)).toEqual(ids(stack, vpc.selectSubnets({ subnetGroupName: 'Web' }).subnets));
+  });
+
+  test('database.vpcSubnets that select nothing are reported as database.vpcSubnets', () => {
+    expect(() => inStack((s) => new ec2.Vpc(s, 'Vpc'), { database: { vpcSubnets: { subnetGroupName: 'Data' } } }))
+      .toThrow(/^database.vpcSubnets selects no subnets in the VPC/);
+  });
+
+  test('a VPC with only public subnets asks for database.vpcSubnets', () => {
+    expect(() => inStack((s) => new ec2.Vpc(s, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }] })))
+      .toThrow(/^The VPC has no isolated or private subnets for the database .*; pass database.vpcSubnets.$/);
+  });
+});
+
 describe('profiles', () => {
   test('PRODUCTION adds the WAF per-key rate limit and a NAT gateway per AZ', () => {
     const { template } = synth({ profile: PlatformProfile.PRODUCTION });
@@ -386,6 +452,11 @@ describe('rejected at synth', () => {
     const vpc = new ec2.Vpc(stack, 'Existing');
     expect(() => new FlaskServerlessPlatform(stack, 'P', { image, vpc, network: { cidr: '10.1.0.0/16' } }))
       .toThrow(/either `vpc`.*or `network`/);
+  });
+
+  test('a stage name API Gateway rejects is reported as api.stageName, not as the parameter path built from it', () => {
+    expect(() => synth({ api: { stageName: 'test stage' } }))
+      .toThrow("api.stageName must be 1-128 letters, digits, '-' or '_' (API Gateway's rule), got 'test stage'.");
   });
 
   test('an appName that cannot name a parameter path', () => {
