@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 
@@ -99,4 +99,32 @@ export function suppressAlarmActionsLeftToCaller(alarms: IConstruct[]): void {
       reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
     }]);
   }
+}
+
+/**
+ * Suppresses `AwsSolutions-IAM5[Resource::*]` (and `checkovIds`) on the IAM policies under
+ * `policy` only if, once the app is complete, every action granted on Resource "*" is one of
+ * `reasons`' keys; the recorded reason names just those actions. A grant on "*" added later (by
+ * the user or CDK) for any other action leaves the finding visible. Decided at synthesis, as an
+ * aspect, because statements are added after construction.
+ */
+export function suppressWildcardResourceFor(policy: IConstruct, reasons: Record<string, string>, checkovIds: string[] = []): void {
+  Aspects.of(policy).add({
+    visit(node: IConstruct) {
+      if (!CfnResource.isCfnResource(node) || node.cfnResourceType !== 'AWS::IAM::Policy') return;
+      const document = Stack.of(node).resolve((node as CfnResource & { policyDocument: unknown }).policyDocument);
+      type Statement = { Effect?: string; Action?: string | string[]; Resource?: unknown };
+      const actions = new Set<string>();
+      for (const statement of (document?.Statement ?? []) as Statement[]) {
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        if (statement.Effect !== 'Allow' || !resources.includes('*')) continue;
+        for (const action of Array.isArray(statement.Action) ? statement.Action : [statement.Action ?? '']) actions.add(action);
+      }
+      if (actions.size === 0 || [...actions].some((a) => !(a in reasons))) return;
+      const why = [...new Set([...actions].sort().map((a) => reasons[a]))].join(' ');
+      const reason = `Resource "*" only for ${[...actions].sort().join(', ')}: ${why}`;
+      addNagSuppressions(node, [{ id: 'AwsSolutions-IAM5[Resource::*]', reason }]);
+      if (checkovIds.length) addCheckovSuppressions(node, checkovIds.map((id) => ({ id, reason })));
+    },
+  });
 }
