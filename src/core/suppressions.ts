@@ -128,3 +128,19 @@ export function suppressWildcardResourceFor(policy: IConstruct, reasons: Record<
     },
   });
 }
+
+/**
+ * How cdk-nag names a resource ARN in a finding id (`AwsSolutions-IAM5[Resource::<that>]`):
+ * joins flattened, references and pseudo parameters as `<AWS::Region>`, `<Logical.Attr>`.
+ */
+export function nagResourceName(scope: IConstruct, arn: string): string {
+  const visit = (node: unknown): string => {
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    const o = node as Record<string, any>;
+    if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(visit).join(o['Fn::Join'][0]);
+    if (o.Ref) return `<${visit(o.Ref)}>`;
+    if (o['Fn::GetAtt']) return `<${visit(o['Fn::GetAtt'][0])}.${visit(o['Fn::GetAtt'][1])}>`;
+    return JSON.stringify(node);
+  };
+  return visit(Stack.of(scope).resolve(arn));
+}
