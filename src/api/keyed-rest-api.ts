@@ -3,13 +3,14 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { OpenApiOperation, loadOpenApiDocument } from './openapi';
 import { newLogsKey } from '../core/kms';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, nagResourceName, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 import { validatePort } from '../core/validation';
 
 /**
@@ -720,12 +721,7 @@ export class KeyedRestApi extends Construct {
       ]);
     }
     const role = this.api.node.tryFindChild('CloudWatchRole');
-    if (role) {
-      addNagSuppressions(role, [{
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason: 'AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the account-level API Gateway logging role.',
-      }]);
-    }
+    if (role) this.scopeCloudWatchRole(role);
     if (cloudWatchRole === CloudWatchRoleMode.NONE) {
       const reason = 'cloudWatchRole is NONE: the account has no API Gateway CloudWatch role, so execution logging is off; access logs are still written.';
       addNagSuppressions(this.stage, [{ id: 'AwsSolutions-APIG6', reason }]);
@@ -747,6 +743,30 @@ export class KeyedRestApi extends Construct {
         reason: 'Responses are per user (JWT); caching is opt-in (cacheEnabled) and then keyed on the caller and encrypted.',
       }]);
     }
+  }
+
+  /**
+   * The account's API Gateway logging role gets, instead of AmazonAPIGatewayPushToCloudWatchLogs
+   * (create, write and read every log group in every region), the write actions only, in this
+   * account and region. Inline on the role, because the role outlives the stack.
+   */
+  private scopeCloudWatchRole(role: IConstruct): void {
+    const cfnRole = role.node.defaultChild as iam.CfnRole;
+    const logGroups = Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    cfnRole.managedPolicyArns = undefined;
+    cfnRole.policies = [{
+      policyName: 'WriteApiGatewayLogs',
+      policyDocument: new iam.PolicyDocument({
+        statements: [new iam.PolicyStatement({
+          actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+          resources: [logGroups],
+        })],
+      }),
+    }];
+    addNagSuppressions(cfnRole, [{
+      id: `AwsSolutions-IAM5[Resource::${nagResourceName(this, logGroups)}]`,
+      reason: 'The account\'s API Gateway logging role serves every REST API in this region: each writes execution logs to its own API-Gateway-Execution-Logs_<api id>/<stage> group, and access logs to groups their owners name. It can write logs, not read them.',
+    }]);
   }
 
   private createAlarms(): void {
