@@ -41,10 +41,10 @@ export function buildStacks(app: App): Stack[] {
     readonlyRootFilesystem: true,
     logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'echo', logGroup: echoLogs }),
   });
-  addNagSuppressions(taskDefinition.obtainExecutionRole(), [{
+  addNagSuppressions(taskDefinition.obtainExecutionRole().node.findChild('DefaultPolicy'), [{
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: 'ecr:GetAuthorizationToken, which the task needs to pull its image, has no resource-level permissions.',
-  }], true);
+  }]);
   const serviceSecurityGroup = new ec2.SecurityGroup(stack, 'EchoSecurityGroup', {
     vpc,
     description: 'Echo backend: HTTP from the load balancer',

@@ -63,8 +63,13 @@ export function addGuardSuppressions(scope: IConstruct, suppressions: RuleSuppre
     const existing = (resource.getMetadata('guard')?.SuppressedRules ?? []) as string[];
     const merged = [...new Set([...existing, ...suppressions.map((s) => s.id)])];
     resource.addMetadata('guard', { SuppressedRules: merged });
+    // The cfn-guard convention has no place for reasons; keep them on the construct (for audits).
+    resource.node.addMetadata(GUARD_SUPPRESSION_REASONS, Object.fromEntries(suppressions.map((s) => [s.id, s.reason])));
   }
 }
+
+/** Construct metadata key under which `addGuardSuppressions` records each rule's reason. */
+export const GUARD_SUPPRESSION_REASONS = 'cdk-flask-serverless:guard-suppression-reasons';
 
 /**
  * Records checkov skips in the resource's template metadata (`Metadata.checkov.skip`), which
@@ -89,15 +94,24 @@ export function suppressShortLogRetention(logGroup: IConstruct, retention: logs.
 }
 
 /**
- * A part's alarms have no actions until the user or `FlaskServerlessPlatform` adds them; records
- * that next to each alarm for the cfn-guard rule that wants actions.
+ * A part's alarms have no actions until the user or `FlaskServerlessPlatform` adds them. Records
+ * that next to each alarm for the cfn-guard rule that wants actions, but only for an alarm that
+ * still has none when the app is synthesized (decided then, as an aspect): once actions are
+ * added, there is nothing to suppress.
  */
 export function suppressAlarmActionsLeftToCaller(alarms: IConstruct[]): void {
   for (const alarm of alarms) {
-    addGuardSuppressions(alarm, [{
-      id: 'cloudwatch_alarm_action_check',
-      reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
-    }]);
+    Aspects.of(alarm).add({
+      visit(node: IConstruct) {
+        if (!CfnResource.isCfnResource(node) || node.cfnResourceType !== 'AWS::CloudWatch::Alarm') return;
+        const actions = Stack.of(node).resolve((node as CfnResource & { alarmActions?: unknown }).alarmActions) as unknown[] | undefined;
+        if (actions && actions.length > 0) return;
+        addGuardSuppressions(node, [{
+          id: 'cloudwatch_alarm_action_check',
+          reason: 'This part creates its alarms without actions: add them with alarm.addAlarmAction(), or use FlaskServerlessPlatform, which sends every alarm to one SNS topic.',
+        }]);
+      },
+    });
   }
 }
 
