@@ -39,8 +39,13 @@ function table(rows: Row[]): string {
   for (const r of rows) {
     const key = [r.tool, r.rule, r.resourceType, r.reason].join('|');
     const g = groups.get(key) ?? {
-      rule: r.rule, tool: r.tool, type: r.resourceType, reason: r.reason,
-      resources: new Set<string>(), scenarios: new Set<string>(), checked: r.fires !== undefined,
+      rule: r.rule,
+      tool: r.tool,
+      type: r.resourceType,
+      reason: r.reason,
+      resources: new Set<string>(),
+      scenarios: new Set<string>(),
+      checked: r.fires !== undefined,
     };
     g.resources.add(r.resource.replace(/\/(Resource|Default)$/, ''));
     r.scenarios.forEach((s) => g.scenarios.add(s));
