@@ -1,5 +1,6 @@
 import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { newLogsKey } from '../core/kms';
@@ -183,8 +184,17 @@ export class FlaskServerlessVpc extends Construct {
     });
     suppressShortLogRetention(this.flowLogGroup, flowLogRetention,
       'Flow logs serve troubleshooting, not audit; a month keeps ingestion cost low at idle. Set network.flowLogRetention for longer.');
+    // The delivery role may be assumed only for flow logs of this account and region (confused
+    // deputy; the conditions the VPC guide gives for flow-log roles).
+    const stack = Stack.of(this);
+    const flowLogRole = new iam.Role(this, 'FlowLogRole', {
+      assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'ec2', resource: 'vpc-flow-log', resourceName: '*' }) },
+      }),
+    });
     this.vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup, flowLogRole),
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
   }

@@ -491,6 +491,12 @@ export class FlaskFargateService extends Construct {
       runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     const executionRole = this.taskDefinition.obtainExecutionRole();
+    // ECS may assume the task role only for tasks of this account and region (confused deputy;
+    // the conditions the ECS guide gives for task roles).
+    (this.taskDefinition.taskRole.node.defaultChild as iam.CfnRole).addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'ecs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
+    });
 
     const secrets: Record<string, ecs.Secret> = {};
     for (const [name, value] of Object.entries(settings)) {
