@@ -745,22 +745,22 @@ export class KeyedRestApi extends Construct {
   /**
    * The account's API Gateway logging role gets, instead of AmazonAPIGatewayPushToCloudWatchLogs
    * (create, write and read every log group in every region), the write actions only, in this
-   * account and region. Inline on the role, because the role outlives the stack.
+   * account and region. A customer-managed policy (no inline policy, for the NIST 800-53, HIPAA
+   * and PCI packs), kept with the role, because the role outlives the stack.
    */
   private scopeCloudWatchRole(role: IConstruct): void {
     const cfnRole = role.node.defaultChild as iam.CfnRole;
     const logGroups = Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    cfnRole.managedPolicyArns = undefined;
-    cfnRole.policies = [{
-      policyName: 'WriteApiGatewayLogs',
-      policyDocument: new iam.PolicyDocument({
-        statements: [new iam.PolicyStatement({
-          actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-          resources: [logGroups],
-        })],
-      }),
-    }];
-    addNagSuppressions(cfnRole, [{
+    const policy = new iam.ManagedPolicy(this, 'CloudWatchRolePolicy', {
+      description: 'API Gateway account logging role: write execution and access logs in this region',
+      statements: [new iam.PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        resources: [logGroups],
+      })],
+    });
+    policy.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    cfnRole.managedPolicyArns = [policy.managedPolicyArn];
+    addNagSuppressions(policy, [{
       id: `AwsSolutions-IAM5[Resource::${nagResourceName(this, logGroups)}]`,
       reason: 'The account\'s API Gateway logging role serves every REST API in this region: each writes execution logs to its own API-Gateway-Execution-Logs_<api id>/<stage> group, and access logs to groups their owners name. It can write logs, not read them.',
     }]);

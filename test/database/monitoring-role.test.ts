@@ -15,22 +15,26 @@ function build(options: AuroraServerlessV2DbOptions = {}) {
   return { stack, template: Template.fromStack(stack) };
 }
 
-function monitoringRole(template: Template): { role: any; statements: any[] } {
+function monitoringRole(template: Template): { role: any; statements: any[]; policy: any } {
   const roles = Object.entries(template.findResources('AWS::IAM::Role'))
     .filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('monitoring.rds.amazonaws.com'));
   expect(roles).toHaveLength(1);
   const [logicalId, role] = roles[0];
   expect(Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles.some((r: any) => r.Ref === logicalId))).toEqual([]);
-  const statements = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
-  return { role, statements };
+  expect(role.Properties.Policies).toBeUndefined();
+  const policies = template.findResources('AWS::IAM::ManagedPolicy');
+  const attached = role.Properties.ManagedPolicyArns.map((arn: any) => policies[arn.Ref]);
+  const statements = attached.flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  return { role, statements, policy: attached[0] };
 }
 
 describe('Enhanced Monitoring role', () => {
   const { stack, template } = build();
-  const { role, statements } = monitoringRole(template);
+  const { role, statements, policy } = monitoringRole(template);
 
-  test('uses no AWS-managed policy', () => {
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  test('uses its own managed policy, no AWS-managed or inline one', () => {
+    expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).not.toContain('arn:aws:iam::aws:policy');
   });
 
   test('writes only to the RDSOSMetrics log group of this account and region', () => {
@@ -57,7 +61,7 @@ describe('Enhanced Monitoring role', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     const onRole = report.violations.filter((v) => v.violatingResources.some((r: any) => /MonitoringRole/.test(r.constructPath ?? '')));
     expect(onRole).toEqual([]);
-    expect(role.Metadata.cdk_nag.rules_to_suppress).toEqual([
+    expect(policy.Metadata.cdk_nag.rules_to_suppress).toEqual([
       expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::arn:<AWS::Partition>:logs:ap-southeast-1:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*'] }),
     ]);
   });
