@@ -21,8 +21,8 @@ export enum PlatformProfile {
   STANDARD = 'STANDARD',
   /**
    * For production traffic: adds the AWS WAF web ACL that enforces 100 requests per minute per
-   * API key in a 60-second window, and a NAT gateway per Availability Zone (egress survives the
-   * loss of an AZ). About 10 USD a month more for WAF plus about 45 USD a month per extra NAT gateway.
+   * API key in a 60-second window, a NAT gateway per Availability Zone (egress survives the
+   * loss of an AZ), and X-Ray tracing of the API stage (billed per trace recorded; nothing at idle). About 10 USD a month more for WAF plus about 45 USD a month per extra NAT gateway.
    */
   PRODUCTION = 'PRODUCTION',
 }
@@ -196,6 +196,7 @@ export class FlaskServerlessPlatform extends Construct {
     this.api = new KeyedRestApi(this, 'Api', {
       ...props.api,
       wafRateLimit: props.api?.wafRateLimit ?? production,
+      tracingEnabled: props.api?.tracingEnabled ?? production,
       loadBalancer: this.service.loadBalancer,
       listenerPort: this.service.listenerPort,
     });
