@@ -22,7 +22,9 @@ export enum CloudWatchRoleMode {
   /**
    * Create a role and set it as the account's API Gateway CloudWatch role. Works in a fresh
    * account. The setting is per account and region: it replaces a role set before (by another
-   * stack or by hand) with an equivalent one, and the last stack deployed wins. The role is kept
+   * stack or by hand), and the last stack deployed wins. The role can create and write log groups
+   * and streams in this account and region (every API's execution and access logs), and read
+   * none, unlike AWS's AmazonAPIGatewayPushToCloudWatchLogs. The role and its policy are kept
    * when the stack is deleted, so other APIs in the account keep logging.
    */
   CREATE = 'CREATE',
@@ -188,7 +190,7 @@ export interface KeyedRestApiOptions {
   /**
    * Where the account-level CloudWatch role for execution logs comes from. The default creates
    * it (and keeps it when the stack is deleted), so the stage deploys in a fresh account; it
-   * replaces any role the account had with an equivalent one. Use `USE_EXISTING` if your account
+   * replaces any role the account had with one that can write logs in this region and read none. Use `USE_EXISTING` if your account
    * setup manages the role, or `NONE` to run without execution logs.
    * @default CloudWatchRoleMode.CREATE
    */
