@@ -38,14 +38,14 @@ test('ECS may assume the task role only for tasks of this account and region', (
   });
 });
 
-test('every other service role is one whose service gives no source conditions for it (listed here)', () => {
+test('every other service role is listed here, with why it has no source conditions', () => {
   const unconditioned = roles.filter((r) => !r.condition).map((r) => `${r.service} ${r.id.replace(/[0-9A-F]{8}$/, '')}`).sort();
   expect(unconditioned).toEqual([
-    // Lambda does not send source keys when it assumes an execution role.
+    // Lambda execution roles: no source condition documented for Lambda assuming them.
     'lambda.amazonaws.com AppServiceGeneratedSecretsHandlerRole',
-    // The account-level API Gateway logging role; scoped to write-only in this account and region instead.
+    // The account-level API Gateway logging role: none documented; scoped to writing logs in this region instead.
     'apigateway.amazonaws.com AppApiCloudWatchRole',
-    // The task execution role: the ECS guide gives source conditions for task roles only.
+    // The task execution role: the ECS guide gives its source conditions for task roles.
     'ecs-tasks.amazonaws.com AppServiceTaskDefinitionExecutionRole',
     // CDK's default-security-group handler (a Lambda execution role).
     'lambda.amazonaws.com CustomVpcRestrictDefaultSGCustomResourceProviderRole',
