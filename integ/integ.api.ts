@@ -84,10 +84,7 @@ export function buildStacks(app: App): Stack[] {
   cfnService.addOverride('DependsOn', [stack.getLogicalId(listener.node.defaultChild as CfnResource)]);
   const lbReason = 'Integ-test backend: API Gateway access logs record every request, and the stack must be deletable after the test.';
   addNagSuppressions(loadBalancer, [{ id: 'AwsSolutions-ELB2', reason: lbReason }]);
-  addCheckovSuppressions(loadBalancer, [
-    { id: 'CKV_AWS_91', reason: lbReason },
-    { id: 'CKV_AWS_150', reason: lbReason },
-  ]);
+  addCheckovSuppressions(loadBalancer, [{ id: 'CKV_AWS_91', reason: lbReason }]);
   addGuardSuppressions(loadBalancer, [
     { id: 'elbv2_logging_enabled_check', reason: lbReason },
     { id: 'elbv2_deletion_protection_enabled_check', reason: lbReason },

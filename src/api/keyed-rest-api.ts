@@ -498,10 +498,6 @@ export class KeyedRestApi extends Construct {
         id: 'AwsSolutions-APIG3',
         reason: 'WAF is opt-in (wafRateLimit) for its fixed monthly cost; every method needs an API key and the usage plan throttles each key.',
       }]);
-      addCheckovSuppressions(this.stage, [{
-        id: 'CKV2_AWS_29',
-        reason: 'WAF is opt-in (wafRateLimit) for its fixed monthly cost; every method needs an API key and the usage plan throttles each key.',
-      }]);
     }
 
     if (props.domainName && props.certificate) {
@@ -709,11 +705,8 @@ export class KeyedRestApi extends Construct {
 
   private addSuppressions(cloudWatchRole: CloudWatchRoleMode, cacheEnabled: boolean, tracingEnabled: boolean, retention: logs.RetentionDays): void {
     for (const method of this.api.methods) {
-      if (method.httpMethod === 'OPTIONS') {
-        // cdk-nag's APIG4 and COG4 skip CORS preflights themselves; checkov does not.
-        addCheckovSuppressions(method, [{ id: 'CKV_AWS_59', reason: 'CORS preflight answered by API Gateway itself (mock integration); browsers send it without credentials or an API key.' }]);
-        continue;
-      }
+      // cdk-nag's APIG4 and COG4, and checkov's CKV_AWS_59, pass CORS preflights themselves.
+      if (method.httpMethod === 'OPTIONS') continue;
       addNagSuppressions(method, [
         { id: 'AwsSolutions-APIG4', reason: 'Every method requires an API key (throttled per key by the usage plan); there is no API Gateway authorizer: users are authorized by the app behind it, which gets the Authorization header unchanged (the reference app checks its own JWT on its user routes; /health, /ready, /auth/register and /auth/login are open to any key holder).' },
         { id: 'AwsSolutions-COG4', reason: 'No Cognito user pool: every method requires an API key, and users are authorized by the app behind the API (the reference app issues and checks its own JWTs).' },
@@ -725,7 +718,6 @@ export class KeyedRestApi extends Construct {
       const reason = 'cloudWatchRole is NONE: the account has no API Gateway CloudWatch role, so execution logging is off; access logs are still written.';
       addNagSuppressions(this.stage, [{ id: 'AwsSolutions-APIG6', reason }]);
       addGuardSuppressions(this.stage, [{ id: 'api_gw_v1_execution_logging_enabled_check', reason }]);
-      addCheckovSuppressions(this.stage, [{ id: 'CKV2_AWS_4', reason }]);
     }
     if (!tracingEnabled) {
       const reason = 'X-Ray is opt-in (tracingEnabled) for its per-trace cost; access logs carry the request ID, status and latencies of every request.';

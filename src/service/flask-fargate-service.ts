@@ -789,7 +789,6 @@ export class FlaskFargateService extends Construct {
     }
     if (!(props.readonlyRootFilesystem ?? false)) {
       const reason = 'Off by default because existing Flask apps often write outside /tmp (instance folder, caches); readonlyRootFilesystem turns it on with a writable /tmp.';
-      addCheckovSuppressions(taskDefinitionResource, [{ id: 'CKV_AWS_336', reason }]);
       addGuardSuppressions(taskDefinitionResource, [{ id: 'ecs_containers_readonly_access_check', reason }]);
     }
     // Each is suppressed only while every action on Resource "*" is one of these (checked at synth).
@@ -802,7 +801,7 @@ export class FlaskFargateService extends Construct {
         'ssmmessages:OpenControlChannel': ssmmessages,
         'ssmmessages:OpenDataChannel': ssmmessages,
         'logs:DescribeLogGroups': 'the ECS Exec agent lists log groups, which has no resource-level permissions; it writes session logs only to the service log group.',
-      }, ['CKV_AWS_111']);
+      });
     }
     const executionPolicy = executionRole.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) {

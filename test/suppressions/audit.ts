@@ -1,4 +1,6 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -15,9 +17,18 @@ export interface Suppression {
   readonly reason: string;
   /**
    * Whether the rule reports that resource once the suppression is ignored; undefined where the
-   * tool is not run here (checkov).
+   * tool is not run here (checkov, when no checkov is installed).
    */
   readonly fires?: boolean;
+  /** For checkov: the template file name it is checked in, and the resource's logical ID. */
+  readonly templateFile?: string;
+  readonly logicalId?: string;
+}
+
+/** Each stack's template with the checkov skips removed, for a checkov run that ignores them. */
+export interface UnsuppressedTemplate {
+  readonly file: string;
+  readonly body: string;
 }
 
 const ACKNOWLEDGED_RULES = 'aws:cdk:acknowledged-rules';
@@ -36,7 +47,7 @@ function relativePath(stack: Stack, resource: IConstruct): string {
  * ignored: cdk-nag is re-run with acknowledgments ignored; cfn-guard's Control Tower rules don't
  * read `Metadata.guard` at all, so its report already holds every finding.
  */
-export function auditSuppressions(app: App, stacks: Stack[]): Suppression[] {
+export function auditSuppressions(app: App, stacks: Stack[], templates: UnsuppressedTemplate[] = []): Suppression[] {
   const previousExitCode = process.exitCode;
   const originalError = console.error;
   console.error = () => {};
@@ -91,9 +102,43 @@ export function auditSuppressions(app: App, stacks: Stack[]): Suppression[] {
         result.push({ ...base, tool: 'cfn-guard', rule, reason: guardReasons[rule] ?? '', fires: guardFindings.has(`${templatePath}|${logicalId}|${rule}`) });
       }
       for (const skip of (metadata.checkov?.skip ?? []) as { id: string; comment: string }[]) {
-        result.push({ ...base, tool: 'checkov', rule: skip.id, reason: skip.comment });
+        result.push({ ...base, tool: 'checkov', rule: skip.id, reason: skip.comment, templateFile: `${templates.length}-${stack.templateFile}`, logicalId });
       }
     }
+    for (const r of Object.values<any>(template.Resources ?? {})) delete r.Metadata?.checkov;
+    templates.push({ file: `${templates.length}-${stack.templateFile}`, body: JSON.stringify(template) });
   }
   return result;
+}
+
+/** The checkov of the project's .venv (or $CHECKOV), if installed. */
+export function findCheckov(): string | undefined {
+  const candidates = [process.env.CHECKOV, path.join(__dirname, '..', '..', '.venv', 'bin', 'checkov')];
+  return candidates.find((c): c is string => !!c && fs.existsSync(c));
+}
+
+/**
+ * Runs checkov once on `templates` (written to a temporary directory) and returns its failed
+ * checks as `file|logicalId|checkId`.
+ */
+export function checkovFindings(checkov: string, templates: UnsuppressedTemplate[]): Set<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'suppression-audit-'));
+  try {
+    for (const t of templates) fs.writeFileSync(path.join(dir, t.file), t.body);
+    const run = spawnSync(checkov, ['-d', dir, '--framework', 'cloudformation', '-o', 'json', '--quiet', '--compact', '--skip-download'], {
+      encoding: 'utf-8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (run.status !== 0 && run.status !== 1) throw new Error(`checkov failed (${run.status}): ${run.stderr}`);
+    const reports = [JSON.parse(run.stdout)].flat();
+    const found = new Set<string>();
+    for (const report of reports) {
+      for (const c of report.results?.failed_checks ?? []) {
+        found.add(`${path.basename(c.file_path)}|${String(c.resource).split('.').slice(1).join('.')}|${c.check_id}`);
+      }
+    }
+    return found;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { auditSuppressions, Suppression } from './audit';
+import { auditSuppressions, checkovFindings, findCheckov, Suppression, UnsuppressedTemplate } from './audit';
 import { SCENARIOS } from './scenarios';
 import { gatedApp } from '../util/gates';
 
@@ -18,14 +18,23 @@ const END = '<!-- suppressions:end -->';
 
 function collect(): Row[] {
   const rows = new Map<string, Row>();
+  const templates: UnsuppressedTemplate[] = [];
+  const audited: { scenario: string; suppression: Suppression }[] = [];
   for (const [scenario, build] of Object.entries(SCENARIOS)) {
     const app = gatedApp();
-    for (const s of auditSuppressions(app, build(app))) {
-      const key = [s.tool, s.rule, s.resource, s.reason].join('|');
-      const row = rows.get(key);
-      if (!row) rows.set(key, { ...s, scenarios: [scenario] });
-      else rows.set(key, { ...row, fires: row.fires === false || s.fires === false ? false : row.fires, scenarios: [...row.scenarios, scenario] });
-    }
+    for (const suppression of auditSuppressions(app, build(app), templates)) audited.push({ scenario, suppression });
+  }
+  // checkov, when installed (CI's .venv), runs once on every template with its skips removed.
+  const checkov = findCheckov();
+  const checkovFound = checkov ? checkovFindings(checkov, templates) : undefined;
+  for (const { scenario, suppression } of audited) {
+    const s = suppression.tool === 'checkov' && checkovFound
+      ? { ...suppression, fires: checkovFound.has(`${suppression.templateFile}|${suppression.logicalId}|${suppression.rule}`) }
+      : suppression;
+    const key = [s.tool, s.rule, s.resource, s.reason].join('|');
+    const row = rows.get(key);
+    if (!row) rows.set(key, { ...s, templateFile: undefined, logicalId: undefined, scenarios: [scenario] });
+    else rows.set(key, { ...row, fires: row.fires === false || s.fires === false ? false : row.fires, scenarios: [...row.scenarios, scenario] });
   }
   return [...rows.values()];
 }
@@ -34,7 +43,7 @@ const escape = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** One line per rule, resource type and reason; resources and modes listed in the row. */
 function table(rows: Row[]): string {
-  interface Group { rule: string; tool: string; type: string; reason: string; resources: Set<string>; scenarios: Set<string>; checked: boolean }
+  interface Group { rule: string; tool: string; type: string; reason: string; resources: Set<string>; scenarios: Set<string> }
   const groups = new Map<string, Group>();
   for (const r of rows) {
     const key = [r.tool, r.rule, r.resourceType, r.reason].join('|');
@@ -57,11 +66,11 @@ function table(rows: Row[]): string {
     .sort((a, b) => byToolRule(a, b) || a.type.localeCompare(b.type) || a.reason.localeCompare(b.reason))
     .map((g) => {
       const resources = [...g.resources].sort().map((p) => `\`${escape(p)}\``).join(', ');
-      return `| ${g.tool} | \`${escape(g.rule)}\` | ${g.type} (${resources}) | ${[...g.scenarios].join('; ')} | ${g.checked ? 'yes' : 'not run'} | ${escape(g.reason)} |`;
+      return `| ${g.tool} | \`${escape(g.rule)}\` | ${g.type} (${resources}) | ${[...g.scenarios].join('; ')} | ${escape(g.reason)} |`;
     });
   return [
-    '| Tool | Rule | Resource | Where | Fires without it | Reason |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Tool | Rule | Resource | Where | Reason |',
+    '| --- | --- | --- | --- | --- |',
     ...lines,
   ].join('\n');
 }
@@ -73,7 +82,7 @@ describe('suppressions', () => {
     expect(rows.filter((r) => !r.reason.trim()).map((r) => `${r.tool} ${r.rule} on ${r.resource}`)).toEqual([]);
   });
 
-  test('every cdk-nag and cfn-guard suppression hides a finding its rule reports on that resource', () => {
+  test('every suppression hides a finding its rule reports on that resource (cdk-nag, cfn-guard, and checkov when installed)', () => {
     const idle = rows.filter((r) => r.fires === false).map((r) => `${r.tool} ${r.rule} on ${r.resource} (${r.scenarios.join('; ')})`);
     expect(idle).toEqual([]);
   });
