@@ -1,4 +1,4 @@
-import { Aspects, CfnResource, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 
@@ -14,6 +14,9 @@ function cfnResourcesOf(scope: IConstruct, applyToChildren: boolean): CfnResourc
   const nodes = applyToChildren ? scope.node.findAll() : [scope, scope.node.defaultChild].filter((c): c is IConstruct => !!c);
   return nodes.filter((c): c is CfnResource => CfnResource.isCfnResource(c));
 }
+
+/** Suppressions decided at synthesis are recorded before read-only aspects (cdk-nag v2 packs) run. */
+const SUPPRESSIONS_FIRST = { priority: AspectPriority.MUTATING };
 
 /** Construct metadata key of `Validations.of(x).acknowledge()` (aws-cdk-lib), which cdk-nag v3 reads. */
 const ACKNOWLEDGED_RULES = 'aws:cdk:acknowledged-rules';
@@ -111,7 +114,7 @@ export function suppressAlarmActionsLeftToCaller(alarms: IConstruct[]): void {
           reason: 'This part creates its alarms without actions: add them with alarm.addAlarmAction(), or use FlaskServerlessPlatform, which sends every alarm to one SNS topic.',
         }]);
       },
-    });
+    }, SUPPRESSIONS_FIRST);
   }
 }
 
@@ -140,7 +143,7 @@ export function suppressWildcardResourceFor(policy: IConstruct, reasons: Record<
       addNagSuppressions(node, [{ id: 'AwsSolutions-IAM5[Resource::*]', reason }]);
       if (checkovIds.length) addCheckovSuppressions(node, checkovIds.map((id) => ({ id, reason })));
     },
-  });
+  }, SUPPRESSIONS_FIRST);
 }
 
 /**
