@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 
@@ -14,6 +14,9 @@ function cfnResourcesOf(scope: IConstruct, applyToChildren: boolean): CfnResourc
   const nodes = applyToChildren ? scope.node.findAll() : [scope, scope.node.defaultChild].filter((c): c is IConstruct => !!c);
   return nodes.filter((c): c is CfnResource => CfnResource.isCfnResource(c));
 }
+
+/** Suppressions decided at synthesis are recorded before read-only aspects (cdk-nag v2 packs) run. */
+const SUPPRESSIONS_FIRST = { priority: AspectPriority.MUTATING };
 
 /** Construct metadata key of `Validations.of(x).acknowledge()` (aws-cdk-lib), which cdk-nag v3 reads. */
 const ACKNOWLEDGED_RULES = 'aws:cdk:acknowledged-rules';
@@ -63,8 +66,13 @@ export function addGuardSuppressions(scope: IConstruct, suppressions: RuleSuppre
     const existing = (resource.getMetadata('guard')?.SuppressedRules ?? []) as string[];
     const merged = [...new Set([...existing, ...suppressions.map((s) => s.id)])];
     resource.addMetadata('guard', { SuppressedRules: merged });
+    // The cfn-guard convention has no place for reasons; keep them on the construct (for audits).
+    resource.node.addMetadata(GUARD_SUPPRESSION_REASONS, Object.fromEntries(suppressions.map((s) => [s.id, s.reason])));
   }
 }
+
+/** Construct metadata key under which `addGuardSuppressions` records each rule's reason. */
+export const GUARD_SUPPRESSION_REASONS = 'cdk-flask-serverless:guard-suppression-reasons';
 
 /**
  * Records checkov skips in the resource's template metadata (`Metadata.checkov.skip`), which
@@ -89,14 +97,67 @@ export function suppressShortLogRetention(logGroup: IConstruct, retention: logs.
 }
 
 /**
- * A part's alarms have no actions until the user or `FlaskServerlessPlatform` adds them; records
- * that next to each alarm for the cfn-guard rule that wants actions.
+ * A part's alarms have no actions until the user or `FlaskServerlessPlatform` adds them. Records
+ * that next to each alarm for the cfn-guard rule that wants actions, but only for an alarm that
+ * still has none when the app is synthesized (decided then, as an aspect): once actions are
+ * added, there is nothing to suppress.
  */
 export function suppressAlarmActionsLeftToCaller(alarms: IConstruct[]): void {
   for (const alarm of alarms) {
-    addGuardSuppressions(alarm, [{
-      id: 'cloudwatch_alarm_action_check',
-      reason: 'Parts create alarms without actions; FlaskServerlessPlatform routes every alarm to one SNS topic (or the user adds actions).',
-    }]);
+    Aspects.of(alarm).add({
+      visit(node: IConstruct) {
+        if (!CfnResource.isCfnResource(node) || node.cfnResourceType !== 'AWS::CloudWatch::Alarm') return;
+        const actions = Stack.of(node).resolve((node as CfnResource & { alarmActions?: unknown }).alarmActions) as unknown[] | undefined;
+        if (actions && actions.length > 0) return;
+        addGuardSuppressions(node, [{
+          id: 'cloudwatch_alarm_action_check',
+          reason: 'This part creates its alarms without actions: add them with alarm.addAlarmAction(), or use FlaskServerlessPlatform, which sends every alarm to one SNS topic.',
+        }]);
+      },
+    }, SUPPRESSIONS_FIRST);
   }
+}
+
+/**
+ * Suppresses `AwsSolutions-IAM5[Resource::*]` (and `checkovIds`) on the IAM policies under
+ * `policy` only if, once the app is complete, every action granted on Resource "*" is one of
+ * `reasons`' keys; the recorded reason names just those actions. A grant on "*" added later (by
+ * the user or CDK) for any other action leaves the finding visible. Decided at synthesis, as an
+ * aspect, because statements are added after construction.
+ */
+export function suppressWildcardResourceFor(policy: IConstruct, reasons: Record<string, string>, checkovIds: string[] = []): void {
+  Aspects.of(policy).add({
+    visit(node: IConstruct) {
+      if (!CfnResource.isCfnResource(node) || node.cfnResourceType !== 'AWS::IAM::Policy') return;
+      const document = Stack.of(node).resolve((node as CfnResource & { policyDocument: unknown }).policyDocument);
+      type Statement = { Effect?: string; Action?: string | string[]; Resource?: unknown };
+      const actions = new Set<string>();
+      for (const statement of (document?.Statement ?? []) as Statement[]) {
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        if (statement.Effect !== 'Allow' || !resources.includes('*')) continue;
+        for (const action of Array.isArray(statement.Action) ? statement.Action : [statement.Action ?? '']) actions.add(action);
+      }
+      if (actions.size === 0 || [...actions].some((a) => !(a in reasons))) return;
+      const why = [...new Set([...actions].sort().map((a) => reasons[a]))].join(' ');
+      const reason = `Resource "*" only for ${[...actions].sort().join(', ')}: ${why}`;
+      addNagSuppressions(node, [{ id: 'AwsSolutions-IAM5[Resource::*]', reason }]);
+      if (checkovIds.length) addCheckovSuppressions(node, checkovIds.map((id) => ({ id, reason })));
+    },
+  }, SUPPRESSIONS_FIRST);
+}
+
+/**
+ * How cdk-nag names a resource ARN in a finding id (`AwsSolutions-IAM5[Resource::<that>]`):
+ * joins flattened, references and pseudo parameters as `<AWS::Region>`, `<Logical.Attr>`.
+ */
+export function nagResourceName(scope: IConstruct, arn: string): string {
+  const visit = (node: unknown): string => {
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    const o = node as Record<string, any>;
+    if (o['Fn::Join']) return (o['Fn::Join'][1] as unknown[]).map(visit).join(o['Fn::Join'][0]);
+    if (o.Ref) return `<${visit(o.Ref)}>`;
+    if (o['Fn::GetAtt']) return `<${visit(o['Fn::GetAtt'][0])}.${visit(o['Fn::GetAtt'][1])}>`;
+    return JSON.stringify(node);
+  };
+  return visit(Stack.of(scope).resolve(arn));
 }

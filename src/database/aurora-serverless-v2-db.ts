@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +10,7 @@ import { Construct, IDependable } from 'constructs';
 import { IFlaskDatabase } from './flask-database';
 import { newLogsKey } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
-import { addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
+import { addNagSuppressions, nagResourceName, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 
 /** Options of the Aurora Serverless v2 PostgreSQL database: what a user tunes. */
 export interface AuroraServerlessV2DbOptions {
@@ -330,6 +330,12 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       allowAllOutbound: false,
     });
 
+    // Enhanced Monitoring writes OS metrics to the RDSOSMetrics log group of this account and
+    // region. AWS's AmazonRDSEnhancedMonitoringRole also lets it create and write any `RDS*` log
+    // group in every region; this role allows only what Enhanced Monitoring does, and only for
+    // RDS acting for instances of this account (confused-deputy conditions RDS documents).
+    const monitoringOn = monitoringInterval.isUnresolved() || monitoringInterval.toMilliseconds() > 0;
+    const monitoringRole = monitoringOn ? enhancedMonitoringRole(this) : undefined;
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
       engine,
       writer: rds.ClusterInstance.serverlessV2('Writer', {
@@ -355,7 +361,8 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       preferredMaintenanceWindow: props.preferredMaintenanceWindow,
       copyTagsToSnapshot: true,
       cloudwatchLogsExports: ['postgresql'],
-      monitoringInterval: monitoringInterval.isUnresolved() || monitoringInterval.toMilliseconds() > 0 ? monitoringInterval : undefined,
+      monitoringInterval: monitoringOn ? monitoringInterval : undefined,
+      monitoringRole,
       enablePerformanceInsights: props.enablePerformanceInsights ?? false,
       performanceInsightEncryptionKey: props.enablePerformanceInsights ? this.encryptionKey : undefined,
     });
@@ -392,19 +399,6 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
         id: 'AwsSolutions-SMG4',
         reason: 'Rotation is opt-in (rotateSecretAfter): the rotation function needs subnets with a route to Secrets Manager, and the tasks must be replaced to pick up a new password.',
       }]);
-    }
-    if (port === 5432) {
-      addNagSuppressions(this.cluster, [{
-        id: 'AwsSolutions-RDS11',
-        reason: 'The PostgreSQL default port is kept for client compatibility; the cluster is in isolated subnets and its security group admits only the connections granted to it.',
-      }]);
-    }
-    const monitoringRole = this.cluster.node.tryFindChild('MonitoringRole');
-    if (monitoringRole) {
-      addNagSuppressions(monitoringRole, [{
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
-        reason: 'AmazonRDSEnhancedMonitoringRole is the AWS-managed policy RDS documents for Enhanced Monitoring; it only writes to the RDSOSMetrics log group.',
-      }], true);
     }
 
     this.estimatedMaxConnections = estimateMaxConnections(autoPause ? 0 : minCapacity, maxCapacity);
@@ -695,4 +689,40 @@ function validateSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection, userSet:
     const where = azs.size > 0 ? ` in ${azs.size} AZ(s)` : '';
     throw new Error(`${what} must select subnets in at least two Availability Zones (Aurora needs them), got ${selected.subnetIds.length} subnet(s)${where}${userSet ? '' : '; pass database.vpcSubnets'}.`);
   }
+}
+
+/** The log group RDS Enhanced Monitoring writes to, in each account and region. */
+const ENHANCED_MONITORING_LOG_GROUP = 'RDSOSMetrics';
+
+function enhancedMonitoringRole(scope: Construct): iam.Role {
+  const stack = Stack.of(scope);
+  const logGroupArn = enhancedMonitoringLogGroupArn(scope);
+  // A customer-managed policy rather than an inline one: the NIST 800-53, HIPAA and PCI packs
+  // ask for no inline policies.
+  const policy = new iam.ManagedPolicy(scope, 'MonitoringPolicy', {
+    description: 'RDS Enhanced Monitoring: write OS metrics to the RDSOSMetrics log group',
+    statements: [
+      new iam.PolicyStatement({ actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'], resources: [logGroupArn] }),
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
+        resources: [`${logGroupArn}:log-stream:*`],
+      }),
+    ],
+  });
+  addNagSuppressions(policy, [{
+    id: `AwsSolutions-IAM5[Resource::${nagResourceName(scope, logGroupArn)}:log-stream:*]`,
+    reason: 'RDS names one log stream per instance by its resource ID, which is unknown until the instance exists; the role writes to the RDSOSMetrics log group only.',
+  }]);
+  return new iam.Role(scope, 'MonitoringRole', {
+    description: 'Lets RDS Enhanced Monitoring of this account write OS metrics to the RDSOSMetrics log group',
+    assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com').withConditions({
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'rds', resource: 'db', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    }),
+    managedPolicies: [policy],
+  });
+}
+
+function enhancedMonitoringLogGroupArn(scope: Construct): string {
+  return Stack.of(scope).formatArn({ service: 'logs', resource: 'log-group', resourceName: ENHANCED_MONITORING_LOG_GROUP, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }

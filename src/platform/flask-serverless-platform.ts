@@ -26,10 +26,11 @@ export enum PlatformProfile {
   STANDARD = 'STANDARD',
   /**
    * For production traffic: adds the AWS WAF web ACL that enforces 100 requests per minute per
-   * API key in a 60-second window, and a NAT gateway per Availability Zone (egress survives the
-   * loss of an AZ). About 8 USD a month more for WAF (5 for the web ACL, 1 for each of its 3
-   * rules) plus about 47 USD a month per extra NAT gateway with its public address; the cost
-   * estimator (`cdk-flask-serverless cost`) gives the figures of your template.
+   * API key in a 60-second window, a NAT gateway per Availability Zone (egress survives the
+   * loss of an AZ), and X-Ray tracing of the API stage (billed per trace recorded; nothing at idle).
+   * About 8 USD a month more for WAF (5 for the web ACL, 1 for each of its 3 rules) plus about 47
+   * USD a month per extra NAT gateway with its public address; the cost estimator
+   * (`cdk-flask-serverless cost`) gives the figures of your template.
    */
   PRODUCTION = 'PRODUCTION',
 }
@@ -285,6 +286,7 @@ export class FlaskServerlessPlatform extends Construct {
       ...props.api,
       encryptionKey: props.api?.encryptionKey ?? encryptionKey,
       wafRateLimit: props.api?.wafRateLimit ?? production,
+      tracingEnabled: props.api?.tracingEnabled ?? production,
       loadBalancer: this.service.loadBalancer,
       listenerPort: this.service.listenerPort,
     });

@@ -14,7 +14,7 @@ import { Construct, Dependable, IDependable } from 'constructs';
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
 import { givenOrNewLogsKey } from '../core/kms';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller, suppressWildcardResourceFor } from '../core/suppressions';
 import { validatePort } from '../core/validation';
 import { IFlaskDatabase } from '../database/flask-database';
 
@@ -480,6 +480,9 @@ export class FlaskFargateService extends Construct {
     });
     this.parametersKey = key;
 
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: key });
+    suppressShortLogRetention(this.logGroup, logRetention, LOG_RETENTION_REASON);
+
     // Cluster
     if (props.cluster) {
       this.cluster = props.cluster;
@@ -488,6 +491,12 @@ export class FlaskFargateService extends Construct {
         vpc: props.vpc,
         containerInsightsV2: props.containerInsights ?? ecs.ContainerInsights.DISABLED,
         enableFargateCapacityProviders: spot,
+        // ECS Exec sessions are logged to the service's own (encrypted) log group, so the task
+        // role writes to that group only rather than to every log group.
+        executeCommandConfiguration: enableExecuteCommand ? {
+          logging: ecs.ExecuteCommandLogging.OVERRIDE,
+          logConfiguration: { cloudWatchLogGroup: this.logGroup, cloudWatchEncryptionEnabled: true },
+        } : undefined,
       });
       if ((props.containerInsights ?? ecs.ContainerInsights.DISABLED) === ecs.ContainerInsights.DISABLED) {
         const reason = 'Container Insights is off to keep idle cost down (about 31 billed metrics per service); every alarm reads free metrics (AWS/ECS CPU and memory, NLB healthy and unhealthy hosts). Set service.containerInsights to turn it on.';
@@ -504,9 +513,12 @@ export class FlaskFargateService extends Construct {
       runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     const executionRole = this.taskDefinition.obtainExecutionRole();
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logRetention, encryptionKey: key });
-    suppressShortLogRetention(this.logGroup, logRetention, LOG_RETENTION_REASON);
+    // ECS may assume the task role only for tasks of this account and region (confused deputy;
+    // the conditions the ECS guide gives for task roles).
+    (this.taskDefinition.taskRole.node.defaultChild as iam.CfnRole).addPropertyOverride('AssumeRolePolicyDocument.Statement.0.Condition', {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'ecs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
+    });
 
     const secrets: Record<string, ecs.Secret> = {};
     for (const [name, value] of Object.entries(settings)) {
@@ -823,22 +835,25 @@ export class FlaskFargateService extends Construct {
     }
     if (!(props.readonlyRootFilesystem ?? false)) {
       const reason = 'Off by default because existing Flask apps often write outside /tmp (instance folder, caches); readonlyRootFilesystem turns it on with a writable /tmp.';
-      addCheckovSuppressions(taskDefinitionResource, [{ id: 'CKV_AWS_336', reason }]);
       addGuardSuppressions(taskDefinitionResource, [{ id: 'ecs_containers_readonly_access_check', reason }]);
     }
-    if (props.enableExecuteCommand) {
-      const reason = 'ECS Exec: the ssmmessages channel actions have no resource-level permissions (Resource "*"); turned on only by enableExecuteCommand.';
-      const taskPolicy = this.taskDefinition.taskRole.node.tryFindChild('DefaultPolicy');
-      if (taskPolicy) {
-        addNagSuppressions(taskPolicy, [{ id: 'AwsSolutions-IAM5[Resource::*]', reason }], true);
-        addCheckovSuppressions(taskPolicy, [{ id: 'CKV_AWS_111', reason }], true);
-      }
+    // Each is suppressed only while every action on Resource "*" is one of these (checked at synth).
+    const taskPolicy = this.taskDefinition.taskRole.node.tryFindChild('DefaultPolicy');
+    if (props.enableExecuteCommand && taskPolicy) {
+      const ssmmessages = 'the ECS Exec channel actions have no resource-level permissions; turned on only by enableExecuteCommand.';
+      suppressWildcardResourceFor(taskPolicy, {
+        'ssmmessages:CreateControlChannel': ssmmessages,
+        'ssmmessages:CreateDataChannel': ssmmessages,
+        'ssmmessages:OpenControlChannel': ssmmessages,
+        'ssmmessages:OpenDataChannel': ssmmessages,
+        'logs:DescribeLogGroups': 'the ECS Exec agent lists log groups, which has no resource-level permissions; it writes session logs only to the service log group.',
+      });
     }
     const executionPolicy = executionRole.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) {
-      addNagSuppressions(executionPolicy, [
-        { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken has no resource-level permissions (Resource "*"); image pulls, logs and parameters are scoped to their ARNs.' },
-      ], true);
+      suppressWildcardResourceFor(executionPolicy, {
+        'ecr:GetAuthorizationToken': 'it has no resource-level permissions; image pulls, logs and parameters are scoped to their ARNs.',
+      });
     }
   }
 }

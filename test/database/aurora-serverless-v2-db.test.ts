@@ -245,8 +245,8 @@ describe('AuroraServerlessV2Db defaults', () => {
     });
   });
 
-  test('cdk-nag: the default port and the unrotated secret carry their reasons', () => {
-    expect(nagSuppressionIds(cluster.resource)).toContain('AwsSolutions-RDS11');
+  test('cdk-nag: the unrotated secret carries its reason; the default port needs none (RDS11 flags Aurora on 3306 only)', () => {
+    expect(nagSuppressionIds(cluster.resource)).not.toContain('AwsSolutions-RDS11');
     expect(nagSuppressionIds(onlyResource(template, 'AWS::SecretsManager::Secret').resource)).toContain('AwsSolutions-SMG4');
   });
 
@@ -358,7 +358,7 @@ describe('AuroraServerlessV2Db options', () => {
     expect(db.username).toBe('todo_app');
   });
 
-  test('a non-default port is used and needs no RDS11 reason', () => {
+  test('a non-default port is used', () => {
     const { db, template } = build({ port: 6543 });
     const cluster = onlyResource(template, 'AWS::RDS::DBCluster');
     expect(cluster.resource.Properties.Port).toBe(6543);

@@ -252,6 +252,12 @@ describe('profiles', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 2);
   });
 
+  test('PRODUCTION traces the API stage with X-Ray; STANDARD does not', () => {
+    synth({ profile: PlatformProfile.PRODUCTION }).template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: true });
+    synth().template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: false });
+    synth({ profile: PlatformProfile.PRODUCTION, api: { tracingEnabled: false } }).template.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: false });
+  });
+
   test('explicit options win over the PRODUCTION profile', () => {
     const { template } = synth({ profile: PlatformProfile.PRODUCTION, api: { wafRateLimit: false }, network: { natGateways: 1 } });
     template.resourceCountIs('AWS::WAFv2::WebACL', 0);

@@ -697,7 +697,6 @@ describe('FlaskFargateService options', () => {
       Properties: { Roles: [{ Ref: Match.stringLikeRegexp('TaskRole') }] },
       Metadata: Match.objectLike({
         cdk_nag: { rules_to_suppress: [Match.objectLike({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::*'] })] },
-        checkov: { skip: [Match.objectLike({ id: 'CKV_AWS_111' })] },
       }),
     });
   });
