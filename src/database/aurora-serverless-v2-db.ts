@@ -250,7 +250,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
    */
   public readonly rotationSchedule?: secretsmanager.RotationSchedule;
   /** The writer instance: a service using this database starts its first tasks after it exists. */
-  public readonly startAfter: IDependable;
+  public readonly startAfter?: IDependable;
 
   private readonly iamAuthentication: boolean;
 
