@@ -6,6 +6,7 @@ import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { GUARD_SUPPRESSION_REASONS } from '../../src/core/suppressions';
+import { synthQuietly } from '../util/gates';
 
 /** One suppression recorded next to a resource in a synthesized template. */
 export interface Suppression {
@@ -48,16 +49,7 @@ function relativePath(stack: Stack, resource: IConstruct): string {
  * read `Metadata.guard` at all, so its report already holds every finding.
  */
 export function auditSuppressions(app: App, stacks: Stack[], templates: UnsuppressedTemplate[] = []): Suppression[] {
-  const previousExitCode = process.exitCode;
-  const originalError = console.error;
-  console.error = () => {};
-  let assemblyDir: string;
-  try {
-    assemblyDir = app.synth().directory;
-  } finally {
-    console.error = originalError;
-    process.exitCode = previousExitCode;
-  }
+  const assemblyDir = synthQuietly(app);
 
   const guardFindings = new Set<string>();
   const reportFile = path.join(assemblyDir, 'policy-validation-report.json');

@@ -37,17 +37,7 @@ export interface GateFindings {
  * read themselves) are left out here.
  */
 export function runGates(app: App, stacks: Stack[]): GateFindings {
-  const previousExitCode = process.exitCode;
-  const originalError = console.error;
-  console.error = () => {}; // the validator prints its full report; the findings are returned instead
-  let assemblyDir: string;
-  try {
-    assemblyDir = app.synth().directory;
-  } finally {
-    console.error = originalError;
-    // A failed policy validation sets the exit code; the test decides, not the process.
-    process.exitCode = previousExitCode;
-  }
+  const assemblyDir = synthQuietly(app);
 
   const nag: string[] = [];
   for (const stack of stacks) {
@@ -84,4 +74,21 @@ export function runGates(app: App, stacks: Stack[]): GateFindings {
     }
   }
   return { nag, guard };
+}
+
+/**
+ * Synthesizes a gated app and returns its assembly directory. The validator prints its full
+ * report and a failed policy validation sets the exit code; the findings are read from the report
+ * instead, and the test decides, not the process.
+ */
+export function synthQuietly(app: App): string {
+  const previousExitCode = process.exitCode;
+  const originalError = console.error;
+  console.error = () => {};
+  try {
+    return app.synth().directory;
+  } finally {
+    console.error = originalError;
+    process.exitCode = previousExitCode;
+  }
 }
