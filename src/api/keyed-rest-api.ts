@@ -200,7 +200,7 @@ export interface KeyedRestApiOptions {
   /**
    * Where the account-level CloudWatch role for execution logs comes from. The default creates
    * it (and keeps it when the stack is deleted), so the stage deploys in a fresh account; it
-   * replaces any role the account had with one that can write logs in this region and read none. Use `USE_EXISTING` if your account
+   * replaces any role the account had with one that can create and write log groups and streams in this region and read no log events. Use `USE_EXISTING` if your account
    * setup manages the role, or `NONE` to run without execution logs and access logs.
    * @default CloudWatchRoleMode.CREATE
    */

@@ -702,15 +702,16 @@ function enhancedMonitoringRole(scope: Construct): iam.Role {
   const policy = new iam.ManagedPolicy(scope, 'MonitoringPolicy', {
     description: 'RDS Enhanced Monitoring: write OS metrics to the RDSOSMetrics log group',
     statements: [
-      new iam.PolicyStatement({ actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'], resources: [logGroupArn] }),
+      // IAM authorizes every Logs action but the tagging ones against the ':*' form of the
+      // log-group ARN (CloudWatch Logs permissions reference), which also covers its streams.
       new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
-        resources: [`${logGroupArn}:log-stream:*`],
+        actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
+        resources: [`${logGroupArn}:*`],
       }),
     ],
   });
   addNagSuppressions(policy, [{
-    id: `AwsSolutions-IAM5[Resource::${nagResourceName(scope, logGroupArn)}:log-stream:*]`,
+    id: `AwsSolutions-IAM5[Resource::${nagResourceName(scope, logGroupArn)}:*]`,
     reason: 'RDS names one log stream per instance by its resource ID, which is unknown until the instance exists; the role writes to the RDSOSMetrics log group only.',
   }]);
   return new iam.Role(scope, 'MonitoringRole', {

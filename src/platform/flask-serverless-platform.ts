@@ -221,6 +221,10 @@ export class FlaskServerlessPlatform extends Construct {
     }
 
     const rotation = props.database?.rotateSecretAfter !== undefined;
+    // A Lambda function in a VPC never gets a public IP, so in public subnets it reaches no AWS API.
+    if (rotation && !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS && !props.database?.rotationSubnets) {
+      throw new Error('database.rotateSecretAfter needs a route to Secrets Manager, which network.egress PUBLIC_SUBNETS does not give the rotation function (a Lambda function in a VPC gets no public IP); choose NAT_GATEWAY, NAT_INSTANCE or VPC_ENDPOINTS egress, or pass database.rotationSubnets that reach Secrets Manager.');
+    }
     this.database = new AuroraServerlessV2Db(this, 'Database', {
       ...props.database,
       encryptionKey: props.database?.encryptionKey ?? encryptionKey,

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Annotations, ArnFormat, CfnResource, Duration, Fn, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, Duration, Fn, Lazy, Size, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -570,7 +570,9 @@ export class FlaskFargateService extends Construct {
       // address, which changes when the cluster is replaced) can only be compared by CloudFormation,
       // so they are written into a label as CloudFormation resolves them.
       dockerLabels: settingsLabels(this, settings),
-      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
+      // Non-blocking whatever the account's default: when CloudWatch Logs cannot be reached (e.g. its
+      // endpoint's AZ is down), the app drops log lines from a 25 MiB buffer instead of hanging on stdout.
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app', mode: ecs.AwsLogDriverMode.NON_BLOCKING, maxBufferSize: Size.mebibytes(25) }),
       healthCheck: {
         command: ['CMD-SHELL', healthCommand],
         interval: Duration.seconds(15),
@@ -743,14 +745,18 @@ export class FlaskFargateService extends Construct {
     });
   }
 
-  /** Number of tasks the load balancer considers healthy (free `AWS/NetworkELB` metric). */
+  /**
+   * Number of tasks the load balancer considers healthy (free `AWS/NetworkELB` metric). Maximum
+   * over the load balancer's nodes, as the NLB guide recommends: each node reports its own count,
+   * and a node in an AZ without a task would pull the minimum to 0.
+   */
   public metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1), ...props });
+    return this.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
   }
 
-  /** Number of targets the load balancer considers unhealthy. */
+  /** Number of targets the load balancer considers unhealthy: minimum over its nodes, as the NLB guide recommends. */
   public metricUnhealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1), ...props });
+    return this.targetGroup.metrics.unHealthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, period: Duration.minutes(1), ...props });
   }
 
   /**

@@ -57,12 +57,12 @@ describe('Enhanced Monitoring role', () => {
     expect(JSON.stringify(trust[0].Condition.ArnLike['aws:SourceArn'])).toMatch(/:rds:ap-southeast-1:.*AWS::AccountId.*:db:\*/);
   });
 
-  test('cdk-nag sees no unsuppressed finding on it, and its one suppression names the log-stream wildcard', () => {
+  test('cdk-nag sees no unsuppressed finding on it, and its one suppression names the RDSOSMetrics wildcard', () => {
     const report = new AwsSolutionsChecks().validateScope(stack);
     const onRole = report.violations.filter((v) => v.violatingResources.some((r: any) => /MonitoringRole/.test(r.constructPath ?? '')));
     expect(onRole).toEqual([]);
     expect(policy.Metadata.cdk_nag.rules_to_suppress).toEqual([
-      expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::arn:<AWS::Partition>:logs:ap-southeast-1:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*'] }),
+      expect.objectContaining({ id: 'AwsSolutions-IAM5', applies_to: ['Resource::arn:<AWS::Partition>:logs:ap-southeast-1:<AWS::AccountId>:log-group:RDSOSMetrics:*'] }),
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { EgressMode, FlaskServerlessPlatform, FlaskServerlessPlatformProps } from '../../src';
@@ -64,6 +64,11 @@ describe('EgressMode.PUBLIC_SUBNETS', () => {
   test('the platform refuses assignPublicIp false, which would leave the tasks no way out', () => {
     expect(() => synth({ service: { assignPublicIp: false } }))
       .toThrow(/service.assignPublicIp is false, but network.egress PUBLIC_SUBNETS has no NAT and no endpoints/);
+  });
+
+  test('the platform refuses secret rotation, whose function would get no route to Secrets Manager', () => {
+    expect(() => synth({ database: { rotateSecretAfter: Duration.days(30) } }))
+      .toThrow(/database.rotateSecretAfter needs a route to Secrets Manager, which network.egress PUBLIC_SUBNETS does not give/);
   });
 
   test('passes cdk-nag AwsSolutions and cfn-guard', () => {

@@ -208,6 +208,8 @@ describe('FlaskFargateService defaults', () => {
 
   test('logs go through awslogs to an encrypted log group kept one month', () => {
     expect(container.LogConfiguration.LogDriver).toBe('awslogs');
+    // Non-blocking whatever the account default, so an unreachable Logs endpoint cannot hang the app.
+    expect(container.LogConfiguration.Options).toMatchObject({ 'mode': 'non-blocking', 'max-buffer-size': '26214400b' });
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       RetentionInDays: 30,
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ServiceParametersKey'), 'Arn'] },
@@ -377,11 +379,11 @@ describe('FlaskFargateService defaults', () => {
     }
   });
 
-  test('the running-task alarm reads the free NLB healthy host count and fires below the desired count', () => {
+  test('the running-task alarm reads the free NLB healthy host count (maximum over the nodes, as the NLB guide advises) and fires below the desired count', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/NetworkELB',
       MetricName: 'HealthyHostCount',
-      Statistic: 'Minimum',
+      Statistic: 'Maximum',
       Dimensions: Match.arrayWith([Match.objectLike({ Name: 'TargetGroup' })]),
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
@@ -389,10 +391,11 @@ describe('FlaskFargateService defaults', () => {
     });
   });
 
-  test('the unhealthy-target alarm reads the NLB target group', () => {
+  test('the unhealthy-target alarm reads the NLB target group (minimum over the nodes, as the NLB guide advises)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/NetworkELB',
       MetricName: 'UnHealthyHostCount',
+      Statistic: 'Minimum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });

@@ -678,6 +678,10 @@ export const PATHS: RuntimePath[] = [
         const roleId = ctx.iam.roleIdOf(p.MonitoringRoleArn);
         if (!roleId) { problems.push(`instance ${inst} has no Enhanced Monitoring role in the template`); continue; }
         problems.push(...assumes(ctx, roleId, 'monitoring.rds.amazonaws.com', `arn:aws:rds:${REGION}:${ACCOUNT}:db:${t.ref(inst)}`));
+        // RDS creates the group and sets its retention on the first instance of the account and region.
+        problems.push(...denied(ctx, ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'].map((action) => ({
+          caller: { role: roleId }, action, resource: `${logGroupArn('RDSOSMetrics')}:*`,
+        }))));
         problems.push(...denied(ctx, ['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
           caller: { role: roleId }, action, resource: `${logGroupArn('RDSOSMetrics')}:log-stream:db-ABCDEFGHIJKLMNOP`,
         }))));
