@@ -80,22 +80,24 @@ for version in $versions; do
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { FlaskServerlessPlatform } from 'cdk-flask-serverless';
 
 const app = new App();
 const stack = new Stack(app, 'FlaskApp', { env: { region: 'ap-southeast-1' } });
-new FlaskServerlessPlatform(stack, 'App', { image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'flask-app')) });
+new FlaskServerlessPlatform(stack, 'App', { image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'flask-app'), { platform: Platform.LINUX_AMD64 }) });
 TS
   cat >test/integ.platform.ts <<'TS'
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { FlaskServerlessPlatform } from 'cdk-flask-serverless';
 
 const app = new App();
 const stack = new Stack(app, 'FlaskAppInteg', { env: { region: 'ap-southeast-1' } });
-new FlaskServerlessPlatform(stack, 'App', { image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'flask-app')) });
+new FlaskServerlessPlatform(stack, 'App', { image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'flask-app'), { platform: Platform.LINUX_AMD64 }) });
 new IntegTest(app, 'FlaskAppIntegTest', { testCases: [stack] });
 TS
 
