@@ -34,17 +34,10 @@ integ_tests_alpha_for() {
   if [ "$(printf '%s\n' "$1" 2.245.0 | sort -V | head -n 1)" = 2.245.0 ]; then echo 2.245.0-alpha.0; else echo 2.193.0-alpha.0; fi
 }
 
-# Fails on any warning in the output of cdk synth or integ-runner's synth. One known warning is
-# tolerated only while its source is still in src/ (issue 10 removes the deprecated
-# CfnResource#removeDependency call from src/network); once it is gone, that warning fails too.
-known='no known warning'
-if grep -q 'removeDependency(' "$repo/src/network/flask-serverless-vpc.ts"; then
-  known='CfnResource#removeDependency is deprecated'
-fi
+# Fails on any warning in the output of cdk synth or integ-runner's synth.
 no_warnings() {
   local log=$1
-  if grep -qF "$known" "$log"; then echo "KNOWN WARNING (tolerated until src/network drops the call): $(grep -m1 -F "$known" "$log")"; fi
-  if grep -inE 'warn|deprecat' "$log" | grep -vF "$known"; then
+  if grep -inE 'warn|deprecat' "$log"; then
     echo "FAIL: the lines above are warnings (log: $log)" >&2
     return 1
   fi

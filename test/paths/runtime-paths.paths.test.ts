@@ -6,7 +6,7 @@ import { contextOf } from './lib/synth';
  * Every runtime interaction of the platform, proven on the synthesized template of every mode:
  * IAM with the policy simulator (identity, resource and key policies, conditions), the network by
  * walking routes and security groups. A failure lists each call that would be denied or each hop
- * that has no route or rule. Proofs that fail because of a defect fixed on another branch are in
+ * that has no route or rule. Proofs that fail because of a known, not yet fixed defect are in
  * known-defects.paths.test.ts instead.
  */
 describe.each(MODES.map((m) => [m.id, m] as const))('mode %s', (_id, mode) => {

@@ -726,7 +726,7 @@ export const PATHS: RuntimePath[] = [
  */
 export const KNOWN_DEFECTS: { defect: string; paths: string[]; modes: string[] }[] = [];
 
-/** The known defect that makes a (path, mode) proof fail on this branch, if any. */
+/** The known defect that makes a (path, mode) proof fail today, if any. */
 export function knownDefect(pathId: string, modeId: string): string | undefined {
   return KNOWN_DEFECTS.find((d) => d.paths.includes(pathId) && d.modes.includes(modeId))?.defect;
 }
