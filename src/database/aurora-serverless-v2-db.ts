@@ -150,6 +150,14 @@ export interface AuroraServerlessV2DbOptions {
   readonly iamAuthentication?: boolean;
 
   /**
+   * The database role the application connects as with IAM authentication, owner of its own
+   * schema only (created by the app's admin step, `python -m app.app_role`). Same naming rules
+   * as `username`, and it must differ from it. Ignored without `iamAuthentication`.
+   * @default 'flask_app'
+   */
+  readonly appUsername?: string;
+
+  /**
    * Retention of the exported `postgresql` log in CloudWatch Logs.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -252,6 +260,11 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
   /** The writer instance: a service using this database starts its first tasks after it exists. */
   public readonly startAfter?: IDependable;
 
+  /** The role the app connects as with IAM authentication; undefined without `iamAuthentication`. */
+  public readonly appUsername?: string;
+  /** Resource ID of the cluster (`DBClusterResourceId`), which `rds-db:connect` ARNs name. */
+  public readonly clusterResourceId: string;
+
   private readonly iamAuthentication: boolean;
 
   constructor(scope: Construct, id: string, props: AuroraServerlessV2DbProps) {
@@ -280,6 +293,17 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     }
     validateIdentifier('database.databaseName', databaseName, RESERVED_DATABASE_NAMES, []);
     validateIdentifier('database.username', username, RESERVED_USERNAMES, ['pg_', 'rds_']);
+    const iamAuthentication = props.iamAuthentication ?? true;
+    if (props.appUsername !== undefined && !iamAuthentication) {
+      throw new Error('database.appUsername needs IAM database authentication; remove appUsername or set iamAuthentication: true.');
+    }
+    const appUsername = iamAuthentication ? (props.appUsername ?? 'flask_app') : undefined;
+    if (appUsername !== undefined) {
+      validateIdentifier('database.appUsername', appUsername, RESERVED_USERNAMES, ['pg_', 'rds_']);
+      if (appUsername === username) {
+        throw new Error(`database.appUsername must differ from database.username (both '${username}'): the app gets a role of its own.`);
+      }
+    }
     if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1150 || port > 65535)) {
       throw new Error(`database.port must be an integer from 1150 to 65535, got ${port}.`);
     }
@@ -301,7 +325,8 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
     this.port = port;
     this.databaseName = databaseName;
     this.username = username;
-    this.iamAuthentication = props.iamAuthentication ?? true;
+    this.iamAuthentication = iamAuthentication;
+    this.appUsername = appUsername;
     const keepData = removalPolicy !== RemovalPolicy.DESTROY;
 
     if (props.encryptionKey) {
@@ -403,6 +428,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
 
     this.estimatedMaxConnections = estimateMaxConnections(autoPause ? 0 : minCapacity, maxCapacity);
     this.startAfter = this.cluster.node.findChild('Writer');
+    this.clusterResourceId = this.cluster.clusterResourceIdentifier;
     this.alarms = this.createAlarms();
     suppressAlarmActionsLeftToCaller(this.alarms);
   }

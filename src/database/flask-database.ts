@@ -1,4 +1,6 @@
+import { Aws } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { IDependable } from 'constructs';
 
@@ -28,4 +30,37 @@ export interface IFlaskDatabase extends ec2.IConnectable {
    * @default - nothing to wait for
    */
   readonly startAfter?: IDependable;
+  /**
+   * The database role the application connects as, with IAM database authentication: owner of
+   * its own schema only, created by the app's admin step (`python -m app.app_role`) with the
+   * master credentials, which the serving app then never holds.
+   * @default - none: the app connects as `username` with the secret's password
+   */
+  readonly appUsername?: string;
+  /**
+   * Resource ID of the cluster (`cluster-...`, CloudFormation's `DBClusterResourceId`), which
+   * IAM database authentication policies name. Required with `appUsername`.
+   * @default - none
+   */
+  readonly clusterResourceId?: string;
+}
+
+/** Grants on an `IFlaskDatabase`. */
+export class FlaskDatabaseGrants {
+  /**
+   * Lets `grantee` connect to `database` as its `appUsername` with an IAM authentication token
+   * (`rds-db:connect` on that one database user, in the stack's account and region).
+   */
+  public static grantAppConnect(database: IFlaskDatabase, grantee: iam.IGrantable): iam.Grant {
+    if (database.appUsername === undefined || database.clusterResourceId === undefined) {
+      throw new Error('grantAppConnect needs a database with appUsername and clusterResourceId (IAM database authentication).');
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['rds-db:connect'],
+      resourceArns: [`arn:${Aws.PARTITION}:rds-db:${Aws.REGION}:${Aws.ACCOUNT_ID}:dbuser:${database.clusterResourceId}/${database.appUsername}`],
+    });
+  }
+
+  private constructor() {}
 }
