@@ -263,7 +263,7 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
   /** The role the app connects as with IAM authentication; undefined without `iamAuthentication`. */
   public readonly appUsername?: string;
   /** Resource ID of the cluster (`DBClusterResourceId`), which `rds-db:connect` ARNs name. */
-  public readonly clusterResourceId: string;
+  public readonly clusterResourceId?: string;
 
   private readonly iamAuthentication: boolean;
 
