@@ -3,9 +3,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { checkFunctionAlarmThresholds, checkFunctionTimeout } from './function-alarm-validation';
+import { FlaskFunctionAlarmOptions, FlaskFunctionAlarms, FlaskFunctionAlarmsProps } from './function-alarms';
 import { denyGrantsExceptForAwsServices } from '../core/kms';
 
 /** Options of the platform's alarm routing and dashboard. */
@@ -41,10 +44,38 @@ export interface FlaskServerlessMonitoringOptions {
    * @default true
    */
   readonly notifyOnOk?: boolean;
+
+  /**
+   * Thresholds of the alarms on a Lambda function that serves the app (`lambdaFunction`, or
+   * `monitorFunction()`). Not used when the app runs on Fargate.
+   * @default - function errors above 1% of invocations, any throttle, p99 duration above 85% of
+   * the timeout, concurrency at 80% of its limit (reserved concurrency, or an account quota of 1000)
+   */
+  readonly functionAlarms?: FlaskFunctionAlarmOptions;
 }
 
 /** Props of `FlaskServerlessMonitoring`. */
-export interface FlaskServerlessMonitoringProps extends FlaskServerlessMonitoringOptions {}
+export interface FlaskServerlessMonitoringProps extends FlaskServerlessMonitoringOptions {
+  /**
+   * A Lambda function that serves the app, instead of a Fargate service: its alarms (function
+   * errors, throttles, duration near the timeout, concurrency near the limit) notify the topic and
+   * its graphs get a "Function" section on the dashboard. Needs `functionTimeout`.
+   * @default - no function alarms; add them later with `monitorFunction()`
+   */
+  readonly lambdaFunction?: lambda.IFunction;
+
+  /**
+   * The timeout of `lambdaFunction` (`lambda.IFunction` does not expose it).
+   * @default - required with `lambdaFunction`
+   */
+  readonly functionTimeout?: Duration;
+
+  /**
+   * The reserved concurrency of `lambdaFunction`, if it has one: the concurrency alarm's limit.
+   * @default - no reserved concurrency; the limit is `functionAlarms.accountConcurrencyLimit`
+   */
+  readonly functionReservedConcurrency?: number;
+}
 
 /**
  * One SNS topic that every alarm notifies, and one CloudWatch dashboard with a section per part.
@@ -56,10 +87,22 @@ export class FlaskServerlessMonitoring extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm routed to the topic. */
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The alarms and graphs of each function added with `lambdaFunction` or `monitorFunction()`. */
+  public readonly functions: FlaskFunctionAlarms[] = [];
   private readonly notifyOnOk: boolean;
+  private readonly functionAlarmOptions: FlaskFunctionAlarmOptions;
 
   constructor(scope: Construct, id: string, props: FlaskServerlessMonitoringProps = {}) {
     super(scope, id);
+    this.functionAlarmOptions = props.functionAlarms ?? {};
+    checkFunctionAlarmThresholds(this.functionAlarmOptions, 'monitoring.functionAlarms.');
+    if (props.lambdaFunction && !props.functionTimeout) {
+      throw new Error('monitoring.functionTimeout is required with monitoring.lambdaFunction: set it to the function\'s timeout (the duration alarm is a percentage of it).');
+    }
+    if (!props.lambdaFunction && (props.functionTimeout || props.functionReservedConcurrency !== undefined)) {
+      throw new Error('monitoring.functionTimeout and monitoring.functionReservedConcurrency describe monitoring.lambdaFunction: set lambdaFunction too, or remove them.');
+    }
+    if (props.functionTimeout) checkFunctionTimeout(props.functionTimeout, 'monitoring.functionTimeout');
     if (props.alarmEmail !== undefined && !Token.isUnresolved(props.alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
       throw new Error(`monitoring.alarmEmail must be an e-mail address, got '${props.alarmEmail}'.`);
     }
@@ -115,6 +158,28 @@ export class FlaskServerlessMonitoring extends Construct {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(3),
     });
+
+    if (props.lambdaFunction && props.functionTimeout) {
+      this.monitorFunction({
+        lambdaFunction: props.lambdaFunction,
+        timeout: props.functionTimeout,
+        reservedConcurrentExecutions: props.functionReservedConcurrency,
+      });
+    }
+  }
+
+  /**
+   * Alarms on a Lambda function that serves the app (function errors, throttles, p99 duration
+   * near the timeout, concurrency near its limit), routed to the topic, and a "Function" section
+   * of graphs on the dashboard. Thresholds not given in `props` come from `functionAlarms`.
+   */
+  public monitorFunction(props: FlaskFunctionAlarmsProps): FlaskFunctionAlarms {
+    const id = this.functions.length === 0 ? 'Function' : `Function${this.functions.length + 1}`;
+    const fn = new FlaskFunctionAlarms(this, id, { ...this.functionAlarmOptions, ...definedOnly(props) });
+    this.functions.push(fn);
+    this.addAlarms(...fn.alarms);
+    this.addSection(this.functions.length === 1 ? 'Function' : `Function ${this.functions.length}`, fn.widgets());
+    return fn;
   }
 
   /** Routes alarms to the topic (on ALARM, and on OK unless `notifyOnOk` is false). */
@@ -137,4 +202,9 @@ export class FlaskServerlessMonitoring extends Construct {
   public get dashboardUrl(): string {
     return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
   }
+}
+
+/** `props` without its undefined members, so they do not override the defaults spread before them. */
+function definedOnly(props: FlaskFunctionAlarmsProps): FlaskFunctionAlarmsProps {
+  return Object.fromEntries(Object.entries(props).filter(([, v]) => v !== undefined)) as unknown as FlaskFunctionAlarmsProps;
 }

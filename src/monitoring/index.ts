@@ -1,1 +1,2 @@
 export * from './flask-serverless-monitoring';
+export * from './function-alarms';
