@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The package's command: `cdk-flask-serverless cost <template.json>... [--json] [--region R]
-// [--requests-per-task-second N] [--aurora-storage-gb N]`.
+// [--requests-per-task-second N] [--aurora-storage-gb N] [--rpm N] [--lambda-duration-ms N]`.
 import { CostEstimateOptions, CostEstimator } from './estimator';
 
-const USAGE = 'usage: cdk-flask-serverless cost <template.json>... [--json] [--region ap-southeast-1] [--requests-per-task-second 20] [--aurora-storage-gb 1]';
+const USAGE = 'usage: cdk-flask-serverless cost <template.json>... [--json] [--region ap-southeast-1] [--requests-per-task-second 20] [--aurora-storage-gb 1] [--rpm 100] [--lambda-duration-ms 100]';
 
 /** Runs the command; returns the exit code. Exported for tests. */
 export function main(argv: string[], write: (text: string) => void): number {
@@ -26,6 +26,8 @@ export function main(argv: string[], write: (text: string) => void): number {
     else if (arg === '--region') options = { ...options, region: value() };
     else if (arg === '--requests-per-task-second') options = { ...options, requestsPerTaskSecond: Number(value()) };
     else if (arg === '--aurora-storage-gb') options = { ...options, auroraStorageGb: Number(value()) };
+    else if (arg === '--rpm' || arg === '--requests-per-minute') options = { ...options, requestsPerMinute: Number(value()) };
+    else if (arg === '--lambda-duration-ms') options = { ...options, lambdaDurationMs: Number(value()) };
     else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n${USAGE}`);
     else files.push(arg);
   }

@@ -23,6 +23,22 @@ export interface CostEstimateOptions {
    * @default 1
    */
   readonly auroraStorageGb?: number;
+
+  /**
+   * Average billed duration of one request in a Lambda function that serves the API, in
+   * milliseconds, cold starts included: turns requests into GB-seconds. An assumption, not a
+   * measurement: set it from the function's `Duration` metric.
+   * @default 100
+   */
+  readonly lambdaDurationMs?: number;
+
+  /**
+   * Also price a steady rate of this many requests per minute (`atRequestRate`): API Gateway,
+   * WAF and Lambda requests, Lambda GB-seconds, Fargate tasks beyond the idle count, and the hours
+   * Aurora stays awake.
+   * @default - idle and per-million-requests figures only
+   */
+  readonly requestsPerMinute?: number;
 }
 
 /** One priced line of an estimate. */
@@ -74,6 +90,20 @@ export interface UnverifiedPrice {
   readonly checked: string;
 }
 
+/** What a steady request rate adds to the idle cost. */
+export interface RequestRateCost {
+  /** The rate priced. */
+  readonly requestsPerMinute: number;
+  /** Requests in a month of `hoursPerMonth` hours at that rate. */
+  readonly requestsPerMonth: number;
+  /** USD per month the traffic adds, by line (`usd` is per month). */
+  readonly lines: CostLine[];
+  /** USD per month at that rate: the idle total plus `lines`. */
+  readonly monthlyUsd: number;
+  /** Assumptions behind the lines. */
+  readonly assumptions: string[];
+}
+
 /** What a synthesized template costs at idle, line by line. */
 export interface CostEstimate {
   /** Region of the prices. */
@@ -96,6 +126,11 @@ export interface CostEstimate {
   readonly unverifiedPrices: UnverifiedPrice[];
   /** Assumptions behind the lines. */
   readonly assumptions: string[];
+  /**
+   * The monthly cost at `requestsPerMinute`.
+   * @default - not computed unless `requestsPerMinute` is given
+   */
+  readonly atRequestRate?: RequestRateCost;
 }
 
 /**
@@ -137,6 +172,16 @@ export class CostEstimator {
     if (estimate.retainedAfterDeleteMonthlyUsd > 0) {
       out.push(`  ${money(estimate.retainedAfterDeleteMonthlyUsd).padStart(8)}   still billed per month after the stack is deleted (retained resources)`);
     }
+    const rate = estimate.atRequestRate;
+    if (rate) {
+      out.push('', `At ${fmtQty(rate.requestsPerMinute)} requests per minute (${rate.requestsPerMonth.toLocaleString('en-US')} requests a month), USD/month:`);
+      out.push(`  ${money(estimate.monthlyUsd).padStart(8)}   idle total (above)`);
+      for (const l of rate.lines) {
+        out.push(`  ${money(l.usd).padStart(8)}${l.verified ? ' ' : '*'}  ${l.item}: ${fmtQty(l.quantity)} x ${l.unitPriceUsd} USD per ${l.priceUnit}${l.note ? ` (${l.note})` : ''}`);
+      }
+      out.push(`  ${money(rate.monthlyUsd).padStart(8)}   TOTAL at ${fmtQty(rate.requestsPerMinute)} requests per minute`);
+      for (const a of rate.assumptions) out.push(`           ${a}`);
+    }
     if (estimate.perMillionRequests.length) {
       out.push('', 'Per million requests, USD:');
       for (const l of estimate.perMillionRequests) {
@@ -166,14 +211,21 @@ export class CostEstimator {
     if (!(requestsPerTaskSecond > 0)) throw new Error(`requestsPerTaskSecond must be above 0, got ${requestsPerTaskSecond}.`);
     const auroraStorageGb = options.auroraStorageGb ?? 1;
     if (!(auroraStorageGb >= 0)) throw new Error(`auroraStorageGb must be 0 or more, got ${auroraStorageGb}.`);
+    const lambdaDurationMs = options.lambdaDurationMs ?? 100;
+    if (!(lambdaDurationMs > 0)) throw new Error(`lambdaDurationMs must be above 0, got ${lambdaDurationMs}.`);
+    const requestsPerMinute = options.requestsPerMinute;
+    if (requestsPerMinute !== undefined && !(requestsPerMinute >= 0)) throw new Error(`requestsPerMinute must be 0 or more, got ${requestsPerMinute}.`);
     if (!template || typeof template !== 'object' || typeof template.Resources !== 'object') {
       throw new Error('Not a CloudFormation template: no Resources section.');
     }
-    return toPublic(estimateTemplate(template, prices, { requestsPerTaskSecond, auroraStorageGb }));
+    return toPublic(estimateTemplate(template, prices, { requestsPerTaskSecond, auroraStorageGb, lambdaDurationMs, requestsPerMinute }));
   }
 
   private constructor() {}
 }
+
+// Units priced per use, not per hour or month.
+const PER_USE_UNITS = ['million requests', 'GB-second', 'ACU-hour', 'task-hour'];
 
 function toLine(l: Line): CostLine {
   return {
@@ -181,7 +233,7 @@ function toLine(l: Line): CostLine {
     quantity: l.quantity,
     unit: l.unit,
     unitPriceUsd: round6(l.unitPriceUsd),
-    priceUnit: l.unit === 'million requests' ? 'million requests' : `${l.unit}-${l.hourly ? 'hour' : 'month'}`,
+    priceUnit: PER_USE_UNITS.includes(l.unit) ? l.unit : `${l.unit}-${l.hourly ? 'hour' : 'month'}`,
     usd: l.monthlyUsd,
     verified: l.price.every((p) => p.verified),
     sources: [...new Set(l.price.map((p) => p.source))],
@@ -202,6 +254,13 @@ function toPublic(e: Estimate): CostEstimate {
     notPriced: e.notPriced.map((u) => ({ ...u })),
     unverifiedPrices: e.unverified.map((p) => ({ per: p.per, usd: p.usd, source: p.source, checked: p.checked })),
     assumptions: e.assumptions,
+    atRequestRate: e.atRate && {
+      requestsPerMinute: e.atRate.requestsPerMinute,
+      requestsPerMonth: e.atRate.requestsPerMonth,
+      lines: e.atRate.lines.map(toLine),
+      monthlyUsd: e.atRate.monthlyUsd,
+      assumptions: e.atRate.assumptions,
+    },
   };
 }
 

@@ -49,6 +49,11 @@ export interface PriceTable {
   readonly auroraStorageGbMonth: Price;
   readonly advancedParameterMonth: Price;
   readonly restApiMillionRequests: Price;
+  readonly lambdaMillionRequests: Price;
+  readonly lambdaGbSecondX86: Price;
+  readonly lambdaGbSecondArm: Price;
+  readonly lambdaProvisionedGbSecondX86: Price;
+  readonly lambdaProvisionedGbSecondArm: Price;
 }
 
 const VPC = 'https://aws.amazon.com/vpc/pricing/';
@@ -64,6 +69,7 @@ const CLOUDWATCH = 'https://aws.amazon.com/cloudwatch/pricing/';
 const AURORA = 'https://aws.amazon.com/rds/aurora/pricing/';
 const SSM = 'https://aws.amazon.com/systems-manager/pricing/';
 const APIGW = 'https://aws.amazon.com/api-gateway/pricing/';
+const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 
 const CHECKED = '2026-11-30';
 
@@ -108,6 +114,13 @@ export const AP_SOUTHEAST_1: PriceTable = {
   auroraStorageGbMonth: p(0.11, 'GB-month (Aurora Standard)', AURORA, false),
   advancedParameterMonth: p(0.05, 'advanced parameter-month', SSM, false),
   restApiMillionRequests: p(4.25, 'million REST API requests (first 333 million)', APIGW, false),
+  lambdaMillionRequests: p(0.2, 'million Lambda requests', LAMBDA, false),
+  // First tier (6 billion GB-seconds a month on x86_64, 7.5 billion on arm64).
+  lambdaGbSecondX86: p(0.0000166667, 'Lambda GB-second (x86_64)', LAMBDA, false),
+  lambdaGbSecondArm: p(0.0000133334, 'Lambda GB-second (arm64)', LAMBDA, false),
+  // Billed for as long as it is configured, used or not.
+  lambdaProvisionedGbSecondX86: p(0.0000041667, 'Lambda provisioned concurrency GB-second (x86_64)', LAMBDA, false),
+  lambdaProvisionedGbSecondArm: p(0.0000033334, 'Lambda provisioned concurrency GB-second (arm64)', LAMBDA, false),
 };
 
 /** The price tables by region. */

@@ -37,8 +37,14 @@ export interface CostColumn {
   readonly estimate: CostEstimate;
 }
 
+/** The request rate the README's table also prices (`--rpm`). */
+export const REFERENCE_REQUESTS_PER_MINUTE = 100;
+
 export function referenceEstimates(): CostColumn[] {
-  return REFERENCE_MODES.map((mode) => ({ title: mode.title, estimate: CostEstimator.fromStack(referenceStack(mode)) }));
+  return REFERENCE_MODES.map((mode) => ({
+    title: mode.title,
+    estimate: CostEstimator.fromStack(referenceStack(mode), { requestsPerMinute: REFERENCE_REQUESTS_PER_MINUTE }),
+  }));
 }
 
 /** The README's cost table, between its markers. */
@@ -79,6 +85,7 @@ export function renderCostTable(columns: CostColumn[]): string {
     `| **Total at idle** | | ${columns.map((c) => `**${money(c.estimate.monthlyUsd)}**`).join(' | ')} |`,
     `| Total once the KMS keys have rotated twice | | ${columns.map((c) => money(c.estimate.monthlyUsdAfterKeyRotations)).join(' | ')} |`,
     `| Still billed after the stack is deleted (retained keys, final snapshot) | | ${columns.map((c) => money(c.estimate.retainedAfterDeleteMonthlyUsd)).join(' | ')} |`,
+    `| Total at ${REFERENCE_REQUESTS_PER_MINUTE} requests per minute (\`--rpm ${REFERENCE_REQUESTS_PER_MINUTE}\`: API Gateway, WAF, extra tasks, Aurora awake all month) | | ${columns.map((c) => money(c.estimate.atRequestRate?.monthlyUsd)).join(' | ')} |`,
     '',
     'Per million requests, USD:',
     '',

@@ -39,11 +39,49 @@ export interface Estimate {
   notPriced: Unpriced[];
   unverified: Price[];
   assumptions: string[];
+  atRate?: RateEstimate;
+}
+
+/** The cost of traffic at a steady request rate, on top of the idle lines. */
+export interface RateEstimate {
+  requestsPerMinute: number;
+  requestsPerMonth: number;
+  lines: Line[];
+  /** Idle total plus the lines. */
+  monthlyUsd: number;
+  assumptions: string[];
 }
 
 export interface EstimateOptions {
   requestsPerTaskSecond: number;
   auroraStorageGb: number;
+  /** Average billed duration of one request in a function that serves the API, ms. */
+  lambdaDurationMs: number;
+  /** Steady request rate to price, if any. */
+  requestsPerMinute?: number;
+}
+
+/** A function that serves API requests, as the rate estimate prices it. */
+interface ServingFunction {
+  id: string;
+  gb: number;
+  arm: boolean;
+}
+
+/** A Fargate service, as the rate estimate scales it. */
+interface FargateService {
+  id: string;
+  label: string;
+  idleTasks: number;
+  taskHourUsd: number;
+  price: Price[];
+}
+
+/** An Aurora Serverless v2 cluster that pauses when idle. */
+interface PausingCluster {
+  id: string;
+  instances: number;
+  pauseAfterSeconds: number;
 }
 
 // Types with no charge of their own while idle: configuration, IAM, networking plumbing, or
@@ -66,7 +104,7 @@ const FREE_OR_USAGE_ONLY = new Set([
   'AWS::ApiGateway::Resource', 'AWS::ApiGateway::UsagePlan', 'AWS::ApiGateway::UsagePlanKey', 'AWS::ApiGateway::VpcLink',
   'AWS::ApiGateway::ApiKey', 'AWS::ApiGateway::DomainName', 'AWS::ApiGateway::BasePathMapping', 'AWS::ApiGateway::GatewayResponse',
   'AWS::ApiGateway::Model', 'AWS::ApiGateway::RequestValidator', 'AWS::ApiGateway::Authorizer',
-  'AWS::Lambda::Function', 'AWS::Lambda::Permission', 'AWS::Lambda::LayerVersion',
+  'AWS::Lambda::Permission', 'AWS::Lambda::LayerVersion', 'AWS::Lambda::EventInvokeConfig', 'AWS::Lambda::Url',
   'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'AWS::SNS::Subscription',
   'AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy',
   'AWS::WAFv2::WebACLAssociation', 'AWS::WAFv2::LoggingConfiguration', 'AWS::Events::Rule', 'AWS::CertificateManager::Certificate',
@@ -78,6 +116,10 @@ class Pricer {
   readonly notPriced: Unpriced[] = [];
   readonly assumptions: string[] = [];
   readonly retained: string[] = [];
+  readonly servingFunctions: ServingFunction[] = [];
+  readonly fargateServices: FargateService[] = [];
+  readonly pausingClusters: PausingCluster[] = [];
+  wafAcls = 0;
   private readonly priced = new Set<string>();
 
   constructor(private readonly t: Json, private readonly prices: PriceTable, private readonly options: EstimateOptions) {}
@@ -122,6 +164,7 @@ class Pricer {
     this.endpoints();
     this.loadBalancers();
     this.fargate();
+    this.lambdas();
     this.kms();
     this.secrets();
     this.waf();
@@ -134,6 +177,7 @@ class Pricer {
     for (const [id, r] of Object.entries(this.resources)) {
       if (this.priced.has(id) || FREE_OR_USAGE_ONLY.has(r.Type) || r.Type.startsWith('Custom::')) continue;
       if (r.Type === 'AWS::EC2::VPCEndpoint' || r.Type === 'AWS::SSM::Parameter' || r.Type === 'AWS::ECS::Service') continue;
+      if (r.Type === 'AWS::Lambda::Version' || r.Type === 'AWS::Lambda::Alias') continue;
       this.notPriced.push({ logicalId: id, type: r.Type, reason: 'not in the price table' });
     }
   }
@@ -299,9 +343,110 @@ class Pricer {
         const d = this.prices.fargateSpotDiscount;
         this.add(`Fargate Spot tasks (${label})`, spot, 'task', [vPrice, gPrice, d], taskHour * (1 - d.usd), [id, tdId!], 'Spot price floats');
       }
+      this.fargateServices.push({ id, label, idleTasks: count, taskHourUsd: taskHour, price: [vPrice, gPrice] });
       const perMillionHours = 1e6 / this.options.requestsPerTaskSecond / 3600;
       this.addPerMillion(`Fargate when scaled out (${label})`, perMillionHours * taskHour, [vPrice, gPrice],
         `task-hours at ${this.options.requestsPerTaskSecond} requests per second per task (assumed)`);
+    }
+  }
+
+  /**
+   * Lambda bills requests and GB-seconds, so a function costs nothing at idle; provisioned
+   * concurrency is billed for as long as it is configured. Functions the REST API invokes get
+   * per-request lines; functions behind custom resources and triggers run at deploy time only.
+   */
+  lambdas(): void {
+    const functions = this.ofType('AWS::Lambda::Function');
+    if (functions.length === 0) return;
+    const ids = new Set(functions.map(([id]) => id));
+    // Versions and aliases stand for their function wherever they are referenced.
+    const owner = new Map<string, string>();
+    for (const [id, r] of [...this.ofType('AWS::Lambda::Version'), ...this.ofType('AWS::Lambda::Alias')]) {
+      const fn = this.target(r.Properties?.FunctionName) ?? refsIn(r.Properties?.FunctionName).find((x) => ids.has(x));
+      if (fn && ids.has(fn)) owner.set(id, fn);
+    }
+    for (const [id, r] of this.ofType('AWS::Lambda::Alias')) {
+      const version = this.target(r.Properties?.FunctionVersion);
+      if (!owner.has(id) && version && owner.has(version)) owner.set(id, owner.get(version)!);
+    }
+    const functionsIn = (value: Json): string[] =>
+      [...new Set(refsIn(value).map((x) => (ids.has(x) ? x : owner.get(x))).filter((x): x is string => x !== undefined))];
+
+    const serving = new Set<string>();
+    for (const [, r] of this.ofType('AWS::ApiGateway::Method')) {
+      for (const fn of functionsIn(r.Properties?.Integration)) serving.add(fn);
+    }
+    for (const [, r] of this.ofType('AWS::Lambda::Permission')) {
+      if (JSON.stringify(r.Properties?.Principal ?? '').includes('apigateway.amazonaws.com')) {
+        for (const fn of functionsIn(r.Properties?.FunctionName)) serving.add(fn);
+      }
+    }
+    const deployTime = new Set<string>();
+    for (const [, r] of Object.entries(this.resources)) {
+      if (r.Type === 'AWS::CloudFormation::CustomResource' || r.Type.startsWith('Custom::')) {
+        for (const fn of functionsIn(r.Properties)) deployTime.add(fn);
+      }
+    }
+    // A provider framework's function invokes the user's handler, named in its environment.
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const id of [...deployTime]) {
+        for (const fn of functionsIn(this.resources[id].Properties?.Environment)) {
+          if (!deployTime.has(fn)) {
+            deployTime.add(fn); grew = true;
+          }
+        }
+      }
+    }
+    const other = [...ids].filter((id) => !serving.has(id) && !deployTime.has(id));
+    const deployOnly = [...deployTime].filter((id) => !serving.has(id)).length;
+    const parts = [
+      serving.size ? `${serving.size} serving the API` : '',
+      deployOnly ? `${deployOnly} running only at deploy time for custom resources and triggers` : '',
+      other.length ? `${other.length} invoked by other events` : '',
+    ].filter(Boolean);
+    const requestPrice = this.prices.lambdaMillionRequests;
+    this.lines.push({
+      item: 'Lambda functions (billed per request and GB-second only)',
+      quantity: ids.size,
+      unit: 'function',
+      unitPriceUsd: 0,
+      monthlyUsd: 0,
+      price: [],
+      resources: [...ids],
+      hourly: false,
+      note: `nothing at idle; ${parts.join(', ')}`,
+    });
+    this.mark([...ids]);
+
+    for (const id of [...serving].sort()) {
+      const props = this.resources[id].Properties ?? {};
+      const gb = Number(props.MemorySize ?? 128) / 1024;
+      const arm = Array.isArray(props.Architectures) && props.Architectures.includes('arm64');
+      this.servingFunctions.push({ id, gb, arm });
+      const gbPrice = arm ? this.prices.lambdaGbSecondArm : this.prices.lambdaGbSecondX86;
+      const ms = this.options.lambdaDurationMs;
+      this.addPerMillion(`Lambda requests (${id})`, requestPrice.usd, [requestPrice]);
+      this.addPerMillion(`Lambda duration (${id}, ${fmtGb(gb)} GB, ${arm ? 'arm64' : 'x86_64'})`, 1e6 * (ms / 1000) * gb * gbPrice.usd, [gbPrice],
+        `${ms} ms billed per request on average (assumed, cold starts included)`);
+      const ephemeral = Number(props.EphemeralStorage?.Size ?? 512);
+      if (ephemeral > 512) this.assumptions.push(`${id}: ephemeral storage above 512 MB is billed per GB-second and not priced here.`);
+    }
+
+    for (const [id, r] of [...this.ofType('AWS::Lambda::Version'), ...this.ofType('AWS::Lambda::Alias')]) {
+      const n = Number(r.Properties?.ProvisionedConcurrencyConfig?.ProvisionedConcurrentExecutions ?? 0);
+      const fn = owner.get(id);
+      if (!(n > 0)) continue;
+      if (!fn) {
+        this.notPriced.push({ logicalId: id, type: r.Type, reason: 'provisioned concurrency of a function outside the template' });
+        continue;
+      }
+      const props = this.resources[fn].Properties ?? {};
+      const gb = Number(props.MemorySize ?? 128) / 1024;
+      const arm = Array.isArray(props.Architectures) && props.Architectures.includes('arm64');
+      const pr = arm ? this.prices.lambdaProvisionedGbSecondArm : this.prices.lambdaProvisionedGbSecondX86;
+      this.add(`Lambda provisioned concurrency (${fn}, ${fmtGb(gb)} GB, ${arm ? 'arm64' : 'x86_64'})`, n, 'environment', [pr], gb * 3600 * pr.usd, [id],
+        'billed while configured, used or not; requests and duration on top');
     }
   }
 
@@ -331,6 +476,7 @@ class Pricer {
   waf(): void {
     const acls = this.ofType('AWS::WAFv2::WebACL');
     if (acls.length === 0) return;
+    this.wafAcls = acls.length;
     const rules = acls.reduce((n, [, r]) => n + (r.Properties?.Rules ?? []).length, 0);
     this.add('WAF web ACLs', acls.length, 'web ACL', [this.prices.wafAclMonth], this.prices.wafAclMonth.usd, acls.map(([id]) => id), undefined, false);
     this.add('WAF rules', rules, 'rule', [this.prices.wafRuleMonth], this.prices.wafRuleMonth.usd, acls.map(([id]) => id), undefined, false);
@@ -406,6 +552,8 @@ class Pricer {
           serverless.map(([sid]) => sid));
       } else if (serverless.length > 0) {
         this.assumptions.push(`${id}: paused while idle (MinCapacity 0), so no compute charge.`);
+        const pause = props.ServerlessV2ScalingConfiguration?.SecondsUntilAutoPause;
+        this.pausingClusters.push({ id, instances: serverless.length, pauseAfterSeconds: typeof pause === 'number' ? pause : 300 });
         const perMillionHours = 1e6 / this.options.requestsPerTaskSecond / 3600 + 5 / 60;
         this.addPerMillion('Aurora awake (0.5 ACU)', perMillionHours * 0.5 * acu.usd * serverless.length, [acu],
           `hours awake at ${this.options.requestsPerTaskSecond} requests per second, plus the 5 idle minutes before it pauses`);
@@ -432,6 +580,87 @@ class Pricer {
       this.priced.add(id);
     }
   }
+}
+
+/** Every logical id a `Ref` or `Fn::GetAtt` inside `value` points to. */
+function refsIn(value: Json): string[] {
+  const out: string[] = [];
+  const walk = (v: Json): void => {
+    if (Array.isArray(v)) {
+      v.forEach(walk);
+    } else if (v && typeof v === 'object') {
+      if (typeof v.Ref === 'string') out.push(v.Ref);
+      const getAtt = v['Fn::GetAtt'];
+      if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') out.push(getAtt[0]);
+      else if (typeof getAtt === 'string') out.push(getAtt.split('.')[0]);
+      Object.values(v).forEach(walk);
+    }
+  };
+  walk(value);
+  return out;
+}
+
+function fmtGb(gb: number): string {
+  return String(Math.round(gb * 1000) / 1000);
+}
+
+/**
+ * What a steady `rpm` requests per minute add to the idle total: API Gateway and WAF requests,
+ * the serving functions' requests and GB-seconds, Fargate tasks beyond the idle count, and the
+ * hours Aurora stays awake (with requests arriving at random, it pauses only when no request
+ * comes for its whole auto-pause delay: awake for a fraction 1 - e^(-rate x delay) of the month).
+ */
+function rateEstimate(pricer: Pricer, prices: PriceTable, options: EstimateOptions, idleUsd: number, rpm: number): RateEstimate {
+  const requests = rpm * 60 * HOURS_PER_MONTH;
+  const millions = requests / 1e6;
+  const lines: Line[] = [];
+  const assumptions: string[] = [];
+  const line = (item: string, quantity: number, unit: string, price: Price[], unitPriceUsd: number, resources: string[], note?: string) => {
+    if (quantity === 0) return;
+    lines.push({ item, quantity, unit, unitPriceUsd, monthlyUsd: quantity * unitPriceUsd, price, resources, hourly: false, note });
+  };
+  if (pricer.ofType('AWS::ApiGateway::RestApi').length > 0) {
+    const pr = prices.restApiMillionRequests;
+    line('API Gateway REST API requests', millions, 'million requests', [pr], pr.usd, pricer.ofType('AWS::ApiGateway::RestApi').map(([id]) => id));
+  }
+  if (pricer.wafAcls > 0) {
+    const pr = prices.wafMillionRequests;
+    line('WAF requests', millions * pricer.wafAcls, 'million requests', [pr], pr.usd, pricer.ofType('AWS::WAFv2::WebACL').map(([id]) => id));
+  }
+  for (const fn of pricer.servingFunctions) {
+    const req = prices.lambdaMillionRequests;
+    line(`Lambda requests (${fn.id})`, millions, 'million requests', [req], req.usd, [fn.id]);
+    const gbPrice = fn.arm ? prices.lambdaGbSecondArm : prices.lambdaGbSecondX86;
+    const gbSeconds = requests * (options.lambdaDurationMs / 1000) * fn.gb;
+    line(`Lambda duration (${fn.id}, ${fmtGb(fn.gb)} GB, ${fn.arm ? 'arm64' : 'x86_64'})`, gbSeconds, 'GB-second', [gbPrice], gbPrice.usd, [fn.id],
+      `${options.lambdaDurationMs} ms per request (assumed)`);
+  }
+  if (pricer.servingFunctions.length) {
+    assumptions.push(`Each request runs the serving function for ${options.lambdaDurationMs} ms on average, cold starts included (set --lambda-duration-ms from your own measurements); no free tier.`);
+  }
+  const rps = rpm / 60;
+  for (const svc of pricer.fargateServices) {
+    const needed = Math.ceil(rps / options.requestsPerTaskSecond);
+    const extra = Math.max(0, needed - svc.idleTasks);
+    line(`Fargate tasks beyond the idle count (${svc.label})`, extra * HOURS_PER_MONTH, 'task-hour', svc.price, svc.taskHourUsd, [svc.id],
+      `${needed} task(s) at ${options.requestsPerTaskSecond} requests per second each (assumed)`);
+    if (extra === 0) assumptions.push(`${svc.id}: ${svc.idleTasks} task(s) serve ${round2(rps)} requests per second at ${options.requestsPerTaskSecond} per task (assumed): no extra tasks.`);
+  }
+  for (const c of pricer.pausingClusters) {
+    const awake = 1 - Math.exp(-(rpm / 60) * c.pauseAfterSeconds);
+    const acu = prices.auroraAcuHour;
+    line(`Aurora awake (0.5 ACU x ${c.instances} instance(s), ${(awake * 100).toFixed(awake > 0.999 ? 0 : 1)}% of the month)`, 0.5 * c.instances * awake * HOURS_PER_MONTH, 'ACU-hour', [acu], acu.usd, [c.id],
+      `pauses only after ${c.pauseAfterSeconds} s without a request`);
+    assumptions.push(`${c.id}: at 0.5 ACU while awake (light load); with requests arriving at random it pauses only after ${c.pauseAfterSeconds} s without one, for e^(-${round2(rps)}/s x ${c.pauseAfterSeconds} s) = ${((1 - awake) * 100).toFixed(1)}% of the month.`);
+  }
+  const rounded = lines.map((l) => ({ ...l, monthlyUsd: round2(l.monthlyUsd) }));
+  return {
+    requestsPerMinute: rpm,
+    requestsPerMonth: requests,
+    lines: rounded,
+    monthlyUsd: round2(idleUsd + rounded.reduce((n, l) => n + l.monthlyUsd, 0)),
+    assumptions,
+  };
 }
 
 function isRetained(r: Json): boolean {
@@ -480,7 +709,10 @@ export function estimateTemplate(template: Json, prices: PriceTable, options: Es
   const retainedKeys = pricer.retained.filter((id) => template.Resources[id]?.Type === 'AWS::KMS::Key').length;
   const retainedAfterDeleteMonthlyUsd = round2(retainedKeys * (prices.kmsKeyMonth.usd + 2 * prices.kmsRotationMonth.usd)
     + pricer.retained.filter((id) => template.Resources[id]?.Type === 'AWS::RDS::DBCluster').length * options.auroraStorageGb * prices.auroraStorageGbMonth.usd);
-  const all = [...pricer.lines, ...pricer.perMillion].flatMap((l) => l.price);
+  const atRate = options.requestsPerMinute !== undefined
+    ? rateEstimate(pricer, prices, options, monthlyUsd, options.requestsPerMinute)
+    : undefined;
+  const all = [...pricer.lines, ...pricer.perMillion, ...(atRate?.lines ?? [])].flatMap((l) => l.price);
   const unverified = [...new Set(all.filter((x) => !x.verified))];
   return {
     region: prices.region,
@@ -492,6 +724,7 @@ export function estimateTemplate(template: Json, prices: PriceTable, options: Es
     notPriced: pricer.notPriced,
     unverified,
     assumptions: [...new Set(pricer.assumptions)],
+    atRate,
   };
 }
 

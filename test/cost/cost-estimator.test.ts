@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { CostEstimate, CostEstimator } from '../../src';
 import { main } from '../../src/cost/cli';
 import { AP_SOUTHEAST_1 } from '../../src/cost/prices';
-import { REFERENCE_MODES, referenceStack, renderCostTable } from '../../src/cost/reference';
+import { REFERENCE_MODES, REFERENCE_REQUESTS_PER_MINUTE, referenceStack, renderCostTable } from '../../src/cost/reference';
 
 interface Synthesized {
   readonly title: string;
@@ -21,7 +21,8 @@ beforeAll(() => {
   modes = REFERENCE_MODES.map((mode) => {
     const stack = referenceStack(mode);
     const template = Template.fromStack(stack).toJSON();
-    return { title: mode.title, template, estimate: CostEstimator.fromTemplateJson(JSON.stringify(template)) };
+    const estimate = CostEstimator.fromTemplateJson(JSON.stringify(template), { requestsPerMinute: REFERENCE_REQUESTS_PER_MINUTE });
+    return { title: mode.title, template, estimate };
   });
 });
 
