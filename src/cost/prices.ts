@@ -1,11 +1,27 @@
 // The one price table of the cost estimator: AWS on-demand list prices, USD, excluding tax,
 // free tier and credits. Each price names the page it comes from and the day it was checked.
 // `verified: true` only where the AWS page itself was read and showed the figure on that day.
-// `verified: false` means it could not be confirmed there (the regional tables of most AWS
-// pricing pages are rendered in the browser and could not be read): the estimator prints such
-// prices with a mark and lists them under the total. Third-party pages agreed with the NAT
-// gateway (0.059 USD/h in ap-southeast-1) and public IPv4 (0.005 USD/h) prices, which is not
-// the same as confirming them.
+// `verified: false` means it could not be confirmed there: the estimator prints such prices with
+// a mark and lists them under the total.
+//
+// Looked for again on 2026-11-30, in the stored copies of the AWS pages (only an AWS page counts):
+// - The regional rate tables of the Lambda, Fargate, VPC (NAT gateway, public IPv4), ELB,
+//   PrivateLink, CloudWatch, Aurora and API Gateway pricing pages are rendered in the browser from
+//   price tokens; the stored text has the tabs' names but no figures. What those pages do state:
+//   https://aws.amazon.com/privatelink/pricing/ bills an interface endpoint per AZ and hour (a
+//   partial hour as a full one), as the estimator counts; https://aws.amazon.com/cloudwatch/pricing/
+//   gives 3 dashboards (up to 50 metrics each) and 10 standard-resolution alarm metrics a month
+//   free, and "Pricing varies by Region"; https://aws.amazon.com/api-gateway/pricing/ a free tier
+//   of 1 million REST calls a month for 12 months only.
+// - The AWS whitepaper "Best Practices for Designing Amazon API Gateway Private APIs" (cost
+//   optimization) lists REST requests at 3.50 USD per million for the first 333 million: the
+//   us-east-1 price, not Singapore's, so it does not confirm 4.25.
+// - AWS's WAF blog ("Cost-effective ways for securing your web applications using AWS WAF") says WAF
+//   prices are the same in every region, without the figures; the Secrets Manager, WAF and Lambda
+//   figures were found only on third-party pages quoting AWS, which is not the same as confirming.
+// - Third-party pages agreed with the NAT gateway (0.059 USD/h in ap-southeast-1), public IPv4
+//   (0.005 USD/h, every region), WAF (5 / 1 / 0.60), Secrets Manager (0.40) and Lambda x86_64/arm64
+//   (0.0000166667 / 0.0000133334 per GB-second, 0.20 per million requests) prices.
 
 /** One unit price. */
 export interface Price {
