@@ -653,6 +653,7 @@ function rateEstimate(pricer: Pricer, prices: PriceTable, options: EstimateOptio
       `pauses only after ${c.pauseAfterSeconds} s without a request`);
     assumptions.push(`${c.id}: at 0.5 ACU while awake (light load); with requests arriving at random it pauses only after ${c.pauseAfterSeconds} s without one, for e^(-${round2(rps)}/s x ${c.pauseAfterSeconds} s) = ${((1 - awake) * 100).toFixed(1)}% of the month.`);
   }
+  assumptions.push('Not included: charges by bytes rather than requests (log ingestion, data transfer out, NAT gateway and interface endpoint GB processed, load balancer LCUs).');
   const rounded = lines.map((l) => ({ ...l, monthlyUsd: round2(l.monthlyUsd) }));
   return {
     requestsPerMinute: rpm,

@@ -131,6 +131,7 @@ test('at 100 requests per minute: API Gateway, Lambda and an Aurora that never p
   expect(aurora.item).toContain('100% of the month');
   expect(aurora.usd).toBeCloseTo(0.5 * 730 * P.auroraAcuHour.usd, 2);
   expect(rate.monthlyUsd).toBeCloseTo(e.monthlyUsd + rate.lines.reduce((n, l) => n + l.usd, 0), 2);
+  expect(rate.assumptions.join(' ')).toContain('Not included: charges by bytes rather than requests');
 });
 
 test('at a trickle Aurora pauses between requests, for the share of the month the arrivals allow', () => {
