@@ -265,7 +265,8 @@ function toPublic(e: Estimate): CostEstimate {
 }
 
 function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
+  // Per-GB-second and similar prices are below a thousandth of a dollar: keep six significant digits.
+  return Math.abs(n) < 0.001 ? Number(n.toPrecision(6)) : Math.round(n * 1e6) / 1e6;
 }
 
 function money(n: number): string {

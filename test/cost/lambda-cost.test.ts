@@ -126,6 +126,7 @@ test('at 100 requests per minute: API Gateway, Lambda and an Aurora that never p
   expect(usd('API Gateway REST API requests')).toBeCloseTo(4.38 * P.restApiMillionRequests.usd, 2);
   expect(usd('Lambda requests')).toBeCloseTo(4.38 * P.lambdaMillionRequests.usd, 2);
   expect(usd('Lambda duration')).toBeCloseTo(4.38e6 * 0.1 * 0.5 * P.lambdaGbSecondArm.usd, 2);
+  expect(rate.lines.find((l) => l.item.startsWith('Lambda duration'))!.unitPriceUsd).toBe(P.lambdaGbSecondArm.usd);
   // A request every 0.6 s on average: Aurora is awake the whole month at 0.5 ACU.
   const aurora = rate.lines.find((l) => l.item.startsWith('Aurora awake'))!;
   expect(aurora.item).toContain('100% of the month');
