@@ -90,6 +90,7 @@ export const VARIANTS: Record<string, Variant> = {
   'api.accessLogRetention': () => ({ api: { accessLogRetention: logs.RetentionDays.THREE_MONTHS } }),
   'api.description': () => ({ api: { description: 'Todo API' } }),
   'monitoring.dashboardName': () => ({ monitoring: { dashboardName: 'todo' } }),
+  'monitoring.dashboard': () => ({ monitoring: { dashboard: false } }),
   'monitoring.alarmEmail': () => ({ monitoring: { alarmEmail: 'ops@example.com' } }),
 };
 

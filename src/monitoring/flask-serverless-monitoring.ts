@@ -34,6 +34,14 @@ export interface FlaskServerlessMonitoringOptions {
   readonly encryptionKey?: kms.IKey;
 
   /**
+   * Create the CloudWatch dashboard. It costs 3 USD/month, unless the account has no more than
+   * three dashboards (CloudWatch's free tier); without it the alarms are unchanged and the same
+   * metrics stay in the CloudWatch console.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+
+  /**
    * Name of the CloudWatch dashboard.
    * @default - a name CloudFormation generates
    */
@@ -83,8 +91,8 @@ export interface FlaskServerlessMonitoringProps extends FlaskServerlessMonitorin
 export class FlaskServerlessMonitoring extends Construct {
   /** The topic that alarms notify. */
   public readonly alarmTopic: sns.ITopic;
-  /** The dashboard. */
-  public readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard; undefined with `dashboard: false`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
   /** Every alarm routed to the topic. */
   public readonly alarms: cloudwatch.Alarm[] = [];
   /** The alarms and graphs of each function added with `lambdaFunction` or `monitorFunction()`. */
@@ -154,10 +162,15 @@ export class FlaskServerlessMonitoring extends Construct {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName,
-      defaultInterval: Duration.hours(3),
-    });
+    if (props.dashboard === false && props.dashboardName !== undefined) {
+      throw new Error('monitoring.dashboardName needs the dashboard; remove dashboardName or dashboard: false.');
+    }
+    if (props.dashboard !== false) {
+      this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+        dashboardName: props.dashboardName,
+        defaultInterval: Duration.hours(3),
+      });
+    }
 
     if (props.lambdaFunction && props.functionTimeout) {
       this.monitorFunction({
@@ -192,14 +205,16 @@ export class FlaskServerlessMonitoring extends Construct {
     }
   }
 
-  /** Adds a titled row of graphs to the dashboard. */
+  /** Adds a titled row of graphs to the dashboard (nothing without one). */
   public addSection(title: string, widgets: cloudwatch.IWidget[]): void {
+    if (!this.dashboard) return;
     this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${title}`, width: 24, height: 1 }));
     this.dashboard.addWidgets(...widgets);
   }
 
-  /** The dashboard's URL in the CloudWatch console. */
-  public get dashboardUrl(): string {
+  /** The dashboard's URL in the CloudWatch console; undefined without a dashboard. */
+  public get dashboardUrl(): string | undefined {
+    if (!this.dashboard) return undefined;
     return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
   }
 }

@@ -303,7 +303,8 @@ export class FlaskServerlessPlatform extends Construct {
     this.addDashboard();
 
     // The API outputs its URL, each key's ID and the command that prints the key's value.
-    new CfnOutput(this, 'DashboardUrl', { value: this.monitoring.dashboardUrl, description: 'CloudWatch dashboard' });
+    const dashboardUrl = this.monitoring.dashboardUrl;
+    if (dashboardUrl) new CfnOutput(this, 'DashboardUrl', { value: dashboardUrl, description: 'CloudWatch dashboard' });
     new CfnOutput(this, 'ParameterPath', {
       value: this.parameterPath,
       description: 'Parameter Store path of the app\'s settings and secrets',

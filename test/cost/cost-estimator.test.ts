@@ -174,3 +174,12 @@ test('fromStack prices the stack of an app', () => {
   new kms.Key(stack, 'Key');
   expect(CostEstimator.fromStack(stack).monthlyUsd).toBe(1);
 });
+
+test('monitoring.dashboard: false takes exactly the dashboard line off the default total', () => {
+  const withDashboard = CostEstimator.fromStack(referenceStack(REFERENCE_MODES[0]));
+  const without = CostEstimator.fromStack(referenceStack({ title: 'no dashboard', props: { monitoring: { dashboard: false } } }));
+  const dashboardLine = withDashboard.lines.find((l) => l.item === 'CloudWatch dashboards');
+  expect(dashboardLine?.usd).toBeGreaterThan(0);
+  expect(without.lines.find((l) => l.item === 'CloudWatch dashboards')).toBeUndefined();
+  expect(without.monthlyUsd).toBeCloseTo(withDashboard.monthlyUsd - dashboardLine!.usd, 2);
+});

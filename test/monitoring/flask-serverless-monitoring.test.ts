@@ -96,3 +96,17 @@ test('one dashboard with the given name and a section title per part', () => {
 test('rejects an alarmEmail that is not an address', () => {
   expect(() => setup({ alarmEmail: 'ops' })).toThrow(/monitoring.alarmEmail must be an e-mail address, got 'ops'/);
 });
+
+test('dashboard: false creates no dashboard, keeps every alarm on the topic, and has no URL', () => {
+  const { monitoring, template } = setup({ dashboard: false });
+  monitoring.addSection('API', [new cloudwatch.TextWidget({ markdown: 'x' })]);
+  const t = template();
+  t.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+  t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }] });
+  expect(monitoring.dashboard).toBeUndefined();
+  expect(monitoring.dashboardUrl).toBeUndefined();
+});
+
+test('dashboardName without the dashboard is refused, naming both props', () => {
+  expect(() => setup({ dashboard: false, dashboardName: 'x' })).toThrow(/monitoring.dashboardName needs the dashboard; remove dashboardName or dashboard: false/);
+});
