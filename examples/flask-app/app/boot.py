@@ -57,7 +57,20 @@ def check_image(env: Mapping[str, str]) -> tuple[Settings, list[Any]]:
 
     settings = Settings.from_env(env)
     create_app(settings)  # opens no connection
+    _check_signing(settings)
     return settings, list(discover(Path(env.get("MIGRATIONS_DIR") or DEFAULT_DIR)))
+
+
+def _check_signing(settings: Settings) -> None:
+    """With DB_IAM_AUTH=1, sign one token now: missing AWS credentials are a setting to fix, not
+    a database to wait for."""
+    if settings.db_iam_auth:
+        from .iam_auth import TokenError
+
+        try:
+            settings.new_password()
+        except TokenError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 class Waiter:
