@@ -57,11 +57,11 @@ def check_image(env: Mapping[str, str]) -> tuple[Settings, list[Any]]:
 
     settings = Settings.from_env(env)
     create_app(settings)  # opens no connection
-    _check_signing(settings)
+    check_signing(settings)
     return settings, list(discover(Path(env.get("MIGRATIONS_DIR") or DEFAULT_DIR)))
 
 
-def _check_signing(settings: Settings) -> None:
+def check_signing(settings: Settings) -> None:
     """With DB_IAM_AUTH=1, sign one token now: missing AWS credentials are a setting to fix, not
     a database to wait for."""
     if settings.db_iam_auth:
@@ -73,12 +73,21 @@ def _check_signing(settings: Settings) -> None:
             raise ConfigError(str(exc)) from None
 
 
-class Waiter:
-    """The wait for the database, against one deadline."""
+class LoginRefusedError(Exception):
+    """The server answered and refused the login: waiting longer cannot fix that."""
 
-    def __init__(self, settings: Settings, deadline_seconds: int) -> None:
+
+# How PostgreSQL and RDS word a refused login (the error has no SQLSTATE on the client side).
+_REFUSED = ("password authentication failed", "PAM authentication failed", "no password supplied")
+
+
+class Waiter:
+    """The wait for the database, against one deadline. ``name`` prefixes every log line."""
+
+    def __init__(self, settings: Settings, deadline_seconds: int, name: str = "boot") -> None:
         self.settings = settings
         self.deadline_seconds = deadline_seconds
+        self.name = name
         self.started = time.monotonic()
 
     def elapsed(self) -> str:
@@ -91,7 +100,7 @@ class Waiter:
 
     def give_up(self, why: str) -> int:
         """Log the reason and return the exit status."""
-        say(f"boot: gave up after {self.elapsed()} s: {why}")
+        say(f"{self.name}: gave up after {self.elapsed()} s: {why}")
         return EXIT_GAVE_UP
 
     def tcp(self) -> bool:
@@ -102,18 +111,28 @@ class Waiter:
         while True:
             try:
                 with socket.create_connection((s.db_host, s.db_port), timeout=max(0.1, min(2.0, self.left()))):
-                    say(f"boot: {target} accepts TCP connections after {self.elapsed()} s")
+                    say(f"{self.name}: {target} accepts TCP connections after {self.elapsed()} s")
                     return True
             except OSError as exc:
                 if self.left() <= 0:
                     return False
                 if time.monotonic() >= next_note:
-                    say(f"boot: {target} not accepting connections yet ({self.elapsed()} s: {exc.strerror or exc})")
+                    say(
+                        f"{self.name}: {target} not accepting connections yet "
+                        f"({self.elapsed()} s: {exc.strerror or exc})"
+                    )
                     next_note = time.monotonic() + 10
                 time.sleep(min(TCP_POLL_SECONDS, max(0.0, self.left())))
 
-    def connect(self) -> psycopg.Connection[Any] | None:
-        """Log in and run SELECT 1 until it works; None at the deadline."""
+    def connect(
+        self, login: tuple[str, str] | None = None, *, refused_is_final: bool = False
+    ) -> psycopg.Connection[Any] | None:
+        """Log in and run SELECT 1 until it works; None at the deadline.
+
+        ``login`` is another (user, password) than the app's, for the administrator. Each
+        attempt signs its own token with DB_IAM_AUTH=1. ``refused_is_final`` raises
+        LoginRefusedError at the first refused login instead of retrying it.
+        """
         import psycopg
 
         s = self.settings
@@ -124,43 +143,43 @@ class Waiter:
             # libpq counts connect_timeout in whole seconds, 2 at least; never much past the deadline.
             timeout = max(2, min(s.db_connect_timeout, int(self.left()) + 1))
             try:
-                conn = psycopg.connect(
-                    **{
-                        **s.conninfo_kwargs(),
-                        "connect_timeout": timeout,
-                        "application_name": f"{s.db_application_name}-boot",
-                    },
-                    autocommit=True,
-                )
+                kwargs = s.conninfo_kwargs(with_password=login is None)
+                if login is not None:
+                    kwargs.update(user=login[0], password=login[1])
+                kwargs.update(connect_timeout=timeout, application_name=f"{s.db_application_name}-{self.name}")
+                conn = psycopg.connect(**kwargs, autocommit=True)
                 conn.execute("SELECT 1")
-                say(f"boot: database answered SELECT 1: woke after {self.elapsed()} s (attempt {attempt})")
+                say(f"{self.name}: database answered SELECT 1: woke after {self.elapsed()} s (attempt {attempt})")
                 return conn
             except psycopg.OperationalError as exc:
                 text = str(exc).strip().splitlines()
                 reason = text[0] if text else type(exc).__name__
+                if refused_is_final and any(words in reason for words in _REFUSED):
+                    raise LoginRefusedError(reason) from None
                 if self.left() <= 0:
-                    say(f"boot: attempt {attempt}: {reason}")
+                    say(f"{self.name}: attempt {attempt}: {reason}")
                     return None
                 pause = min(delay, max(0.0, self.left()))
-                say(f"boot: attempt {attempt}: SELECT 1 failed at {self.elapsed()} s ({reason})")
-                say(f"boot: retrying in {pause:.2f} s")
+                say(f"{self.name}: attempt {attempt}: SELECT 1 failed at {self.elapsed()} s ({reason})")
+                say(f"{self.name}: retrying in {pause:.2f} s")
                 time.sleep(pause)
                 delay = min(delay * 2, QUERY_MAX_DELAY)
 
 
-def _deadline(env: Mapping[str, str]) -> int:
+def wake_deadline(env: Mapping[str, str]) -> int:
+    """DB_WAKE_DEADLINE_SECONDS (default 120): how long to wait for the database."""
     raw = env.get("DB_WAKE_DEADLINE_SECONDS", "").strip() or "120"
     if not raw.isdigit() or int(raw) == 0:
         raise ConfigError(f"DB_WAKE_DEADLINE_SECONDS must be a positive number of seconds, got {raw!r}")
     return int(raw)
 
 
-def _stop_on_sigterm() -> float:
+def stop_on_sigterm(name: str = "boot") -> float:
     """As PID 1, a signal without a handler is ignored: make SIGTERM end the boot at once."""
     started = time.monotonic()
 
     def stop(signum: int, _frame: object) -> None:
-        say(f"boot: stopped by a signal after {time.monotonic() - started:.1f} s")
+        say(f"{name}: stopped by a signal after {time.monotonic() - started:.1f} s")
         os._exit(128 + signum)  # at once, even in the middle of a connection attempt
 
     signal.signal(signal.SIGTERM, stop)
@@ -182,7 +201,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     """Check, wait, migrate; the exit status."""
     env = os.environ if env is None else env
     try:
-        deadline_seconds = _deadline(env)
+        deadline_seconds = wake_deadline(env)
         settings, migrations = check_image(env)
     except ConfigError as exc:
         say(f"boot: bad setting: {exc}")
@@ -219,7 +238,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    _stop_on_sigterm()
+    stop_on_sigterm()
     status = main()
     if status == 0 and sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2:])

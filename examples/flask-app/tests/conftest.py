@@ -204,9 +204,15 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def tls_pg() -> Iterator[tuple[PgServer, Path]]:
-    """A PostgreSQL server of its own with TLS on (IAM tokens are sent only over TLS), and its CA file."""
+    """A PostgreSQL server of its own with TLS on (IAM tokens are sent only over TLS), and its CA file.
+
+    It has a NOLOGIN role ``rds_iam`` standing for Aurora's predefined one (vanilla PostgreSQL
+    has none); the server without TLS (``pg``) has none, as a cluster without IAM support.
+    """
     cluster = PgCluster(tls=True).init().start()
     try:
+        with cluster.server.connect() as conn:
+            conn.execute("CREATE ROLE rds_iam NOLOGIN")
         yield cluster.server, cluster.ca_file
     finally:
         cluster.destroy()
@@ -216,7 +222,8 @@ class IamStandIn:
     """PostgreSQL standing in for RDS's IAM check: the app's own token function runs for real,
     then the role's password is set to the token it just signed, so the server accepts exactly
     that token and nothing older. ``expire()`` makes every token signed so far invalid, as 15
-    minutes would on RDS."""
+    minutes would on RDS. A token for a role that does not exist is signed all the same (as on
+    AWS) and refused at login."""
 
     def __init__(self, pg: PgServer, role: str) -> None:
         self.pg, self.role = pg, role
@@ -242,28 +249,23 @@ class IamStandIn:
 
     def _set_password(self, verifier: str) -> None:
         with self.pg.connect() as conn:
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.role), sql.Literal(verifier)))
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.role,)).fetchone():
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.role), sql.Literal(verifier))
+                )
 
 
 @pytest.fixture
-def iam_stand_in(
+def iam_env(
     monkeypatch: pytest.MonkeyPatch, fake_aws: dict[str, str], tls_pg: tuple[PgServer, Path]
 ) -> Iterator[tuple[IamStandIn, dict[str, str]]]:
-    """A database on the TLS server with a login role standing for the app's IAM-enabled role,
-    the stand-in wired into the app's token function, and the app's IAM environment."""
+    """A fresh database on the TLS server, the stand-in wired into the app's token function for
+    a role name of its own (not created), and the app's IAM environment for that role."""
     from app import iam_auth
 
     pg, ca_file = tls_pg
     dbname = _create_database(pg)
     role = f"iam_{uuid.uuid4().hex[:10]}"
-    with pg.connect(dbname) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        admin.execute(sql.SQL("CREATE SCHEMA app AUTHORIZATION {}").format(sql.Identifier(role)))
-        admin.execute(
-            sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = app").format(
-                sql.Identifier(role), sql.Identifier(dbname)
-            )
-        )
     stand_in = IamStandIn(pg, role)
     real = iam_auth.auth_token
     monkeypatch.setattr(iam_auth, "auth_token", lambda *args: stand_in.sign(real, *args))
@@ -283,4 +285,22 @@ def iam_stand_in(
     finally:
         _drop_database(pg, dbname)
         with pg.connect() as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def iam_stand_in(iam_env: tuple[IamStandIn, dict[str, str]]) -> tuple[IamStandIn, dict[str, str]]:
+    """``iam_env`` with its role created: LOGIN, owner of the schema ``app``, its search_path."""
+    stand_in, env = iam_env
+    role, dbname = stand_in.role, env["DB_NAME"]
+    with stand_in.pg.connect(dbname) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("CREATE SCHEMA app AUTHORIZATION {}").format(sql.Identifier(role)))
+        admin.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = app").format(
+                sql.Identifier(role), sql.Identifier(dbname)
+            )
+        )
+    return stand_in, env
