@@ -58,7 +58,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from . import boot
-from .boot import EXIT_BROKEN, LoginRefusedError, Waiter, say
+from .boot import EXIT_BROKEN, LoginRefusedError, StepFailedError, Waiter, say
 from .config import ConfigError, Settings
 
 IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -245,7 +245,15 @@ def verify_app_role(conn: psycopg.Connection[TupleRow], schema: str, iam: bool) 
 
 def main(env: Mapping[str, str] | None = None) -> int:
     """Wait for the database, then set the role up (or check it is); the exit status."""
-    env = os.environ if env is None else env
+    try:
+        setup(os.environ if env is None else env)
+    except StepFailedError as exc:
+        return exc.status
+    return 0
+
+
+def setup(env: Mapping[str, str]) -> str:
+    """The admin step: its summary line, or StepFailedError (already logged) with its exit status."""
     try:
         settings = Settings.from_env(env, database_only=True)
         deadline_seconds = boot.wake_deadline(env)
@@ -260,13 +268,12 @@ def main(env: Mapping[str, str] | None = None) -> int:
             raise ConfigError(f"DB_PASSWORD of the app role must be at least {MIN_PASSWORD_LENGTH} characters")
         boot.check_signing(settings)
     except ValueError as exc:  # ConfigError, or a bad role or schema name
-        say(f"app_role: bad setting: {exc}")
-        return EXIT_BROKEN
+        raise StepFailedError.logged("app_role", f"bad setting: {exc}", EXIT_BROKEN) from None
 
     waiter = Waiter(settings, deadline_seconds, name="app_role")
     say(f"app_role: waiting up to {deadline_seconds} s for PostgreSQL at {settings.db_host}:{settings.db_port}")
     if not waiter.tcp():
-        return waiter.give_up(f"{settings.db_host}:{settings.db_port} never accepted a TCP connection")
+        raise waiter.gave_up(f"{settings.db_host}:{settings.db_port} never accepted a TCP connection")
     password = env.get("DB_ADMIN_PASSWORD", "")
     if not password:
         say(f"app_role: DB_ADMIN_PASSWORD is not set; checking that {role} is set up already")
@@ -277,7 +284,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
         say(f"app_role: {admin} cannot log in ({exc}); checking that {role} is set up already")
         return _check_as_the_app(waiter, role, schema)
     if conn is None:
-        return waiter.give_up("the database did not answer SELECT 1")
+        raise waiter.gave_up("the database did not answer SELECT 1")
     with conn:
         try:
             done = ensure_app_role(
@@ -290,38 +297,42 @@ def main(env: Mapping[str, str] | None = None) -> int:
             )
         except (ValueError, psycopg.Error) as exc:
             # The message names what failed; it never holds a password (only verifiers are sent).
-            say(f"app_role: failed: {type(exc).__name__}: {str(exc).strip()}")
-            return 1
+            raise StepFailedError.logged("app_role", f"failed: {type(exc).__name__}: {str(exc).strip()}", 1) from None
     for line in done:
         say(f"app_role: {line}")
     login = f"IAM auth tokens ({RDS_IAM})" if settings.db_iam_auth else "its password"
-    say(f"app_role: {role} is set up: owner of schema {schema}, logs in with {login}")
-    return 0
+    return _summary(f"{role} is set up: owner of schema {schema}, logs in with {login}")
 
 
-def _check_as_the_app(waiter: Waiter, role: str, schema: str) -> int:
+def _check_as_the_app(waiter: Waiter, role: str, schema: str) -> str:
     iam = waiter.settings.db_iam_auth
     try:
         conn = waiter.connect(refused_is_final=True)
     except LoginRefusedError as exc:
-        say(
-            f"app_role: failed: {role} cannot log in either ({exc}): it is not set up yet, "
-            "and setting it up needs the master user's password in DB_ADMIN_PASSWORD"
-        )
-        return 1
+        raise StepFailedError.logged(
+            "app_role",
+            f"failed: {role} cannot log in either ({exc}): it is not set up yet, "
+            "and setting it up needs the master user's password in DB_ADMIN_PASSWORD",
+            1,
+        ) from None
     if conn is None:
-        return waiter.give_up("the database did not answer SELECT 1")
+        raise waiter.gave_up("the database did not answer SELECT 1")
     with conn:
         problems = verify_app_role(conn, schema, iam)
     if problems:
-        say(
-            f"app_role: failed: {role} is not fully set up ({'; '.join(problems)}), "
-            "and finishing it needs the master user's password in DB_ADMIN_PASSWORD"
+        raise StepFailedError.logged(
+            "app_role",
+            f"failed: {role} is not fully set up ({'; '.join(problems)}), "
+            "and finishing it needs the master user's password in DB_ADMIN_PASSWORD",
+            1,
         )
-        return 1
     how = f"with an IAM auth token, member of {RDS_IAM}" if iam else "with its password"
-    say(f"app_role: {role} is set up already (logged in as it {how}; owner of schema {schema}): nothing to change")
-    return 0
+    return _summary(f"{role} is set up already (logged in as it {how}; owner of schema {schema}): nothing to change")
+
+
+def _summary(line: str) -> str:
+    say(f"app_role: {line}")
+    return line
 
 
 if __name__ == "__main__":

@@ -21,6 +21,10 @@
 
 Exit status: 0 ready for gunicorn; 1 migrations failed; 2 broken image or settings; 124 the
 database never answered; 143 stopped by SIGTERM before gunicorn ran.
+
+``deploy()`` (``python -m app.boot deploy``) is the same wait and migrations once per deploy,
+preceded by the admin step (app/app_role.py) when ``DB_ADMIN_USER`` is set: Lambda's migrate
+function calls it, so cold starts never migrate. It raises StepFailedError with the real error.
 """
 
 from __future__ import annotations
@@ -73,6 +77,24 @@ def check_signing(settings: Settings) -> None:
             raise ConfigError(str(exc)) from None
 
 
+class StepFailedError(RuntimeError):
+    """A step of the boot, the admin step or the deploy failed; ``status`` is its exit status.
+
+    The message is the line already logged: the real error (a migration's, verbatim), never a
+    password or a token.
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @classmethod
+    def logged(cls, name: str, message: str, status: int) -> StepFailedError:
+        """Log ``name: message`` and return the error to raise."""
+        say(f"{name}: {message}")
+        return cls(message, status)
+
+
 class LoginRefusedError(Exception):
     """The server answered and refused the login: waiting longer cannot fix that."""
 
@@ -98,10 +120,9 @@ class Waiter:
         """Seconds before the deadline."""
         return self.started + self.deadline_seconds - time.monotonic()
 
-    def give_up(self, why: str) -> int:
-        """Log the reason and return the exit status."""
-        say(f"{self.name}: gave up after {self.elapsed()} s: {why}")
-        return EXIT_GAVE_UP
+    def gave_up(self, why: str) -> StepFailedError:
+        """Log the reason and return the error to raise (exit status 124)."""
+        return StepFailedError.logged(self.name, f"gave up after {self.elapsed()} s: {why}", EXIT_GAVE_UP)
 
     def tcp(self) -> bool:
         """Wait for the port to accept a connection; False at the deadline."""
@@ -209,36 +230,86 @@ def main(env: Mapping[str, str] | None = None) -> int:
     except Exception as exc:  # an import error, a malformed migration file: the image is broken
         say(f"boot: the image is broken: {type(exc).__name__}: {exc}")
         return EXIT_BROKEN
+    try:
+        wait_and_migrate(Waiter(settings, deadline_seconds), migrations, skip=env.get("SKIP_MIGRATIONS", "0") == "1")
+    except StepFailedError as exc:
+        return exc.status
+    return 0
 
+
+def wait_and_migrate(waiter: Waiter, migrations: list[Any], *, skip: bool = False) -> list[str]:
+    """Wait for the database, log in as the app and apply the pending migrations under the
+    advisory lock; the names applied. Raises StepFailedError (logged) with the real error."""
     import psycopg
 
     from .migrate import MigrationError, migrate
 
-    waiter = Waiter(settings, deadline_seconds)
-    say(f"boot: waiting up to {deadline_seconds} s for PostgreSQL at {settings.db_host}:{settings.db_port}")
+    s = waiter.settings
+    say(f"{waiter.name}: waiting up to {waiter.deadline_seconds} s for PostgreSQL at {s.db_host}:{s.db_port}")
     if not waiter.tcp():
-        return waiter.give_up(f"{settings.db_host}:{settings.db_port} never accepted a TCP connection")
+        raise waiter.gave_up(f"{s.db_host}:{s.db_port} never accepted a TCP connection")
     conn = waiter.connect()
     if conn is None:
-        return waiter.give_up("the database did not answer SELECT 1")
+        raise waiter.gave_up("the database did not answer SELECT 1")
     with conn:
-        if env.get("SKIP_MIGRATIONS", "0") == "1":
-            say("boot: SKIP_MIGRATIONS=1, not migrating")
-            return 0
+        if skip:
+            say(f"{waiter.name}: SKIP_MIGRATIONS=1, not migrating")
+            return []
         try:
             applied = migrate(conn, migrations, say=say)
         except (MigrationError, psycopg.Error) as exc:
-            say(f"migrate: failed: {type(exc).__name__}: {str(exc).strip()}")
-            return 1
+            raise StepFailedError.logged("migrate", f"failed: {type(exc).__name__}: {str(exc).strip()}", 1) from None
     if applied:
         say(f"migrate: done, {len(applied)} applied, {len(migrations)} in total")
     else:
         say(f"migrate: schema up to date ({len(migrations)} migrations)")
-    return 0
+    return applied
+
+
+def deploy(env: Mapping[str, str] | None = None) -> list[str]:
+    """The deploy-time step, once per deploy (Lambda's migrate function calls it): check the
+    settings, wait for (wake) the database, run the admin step (app/app_role.py) when
+    DB_ADMIN_USER is set, then apply the pending migrations as the app's role under the advisory
+    lock. Returns the names of the migrations applied.
+
+    Raises StepFailedError, whose message is the failing step's real error (a migration's
+    verbatim, as PostgreSQL reported it) and ``status`` the exit status the boot would have
+    (1 failed, 2 bad settings or a broken image, 124 the database never answered).
+    """
+    from .migrate import DEFAULT_DIR, discover
+
+    env = os.environ if env is None else env
+    started = time.monotonic()
+    try:
+        deadline_seconds = wake_deadline(env)
+        settings = Settings.from_env(env, database_only=True)
+        check_signing(settings)
+        migrations = list(discover(Path(env.get("MIGRATIONS_DIR") or DEFAULT_DIR)))
+    except ConfigError as exc:
+        raise StepFailedError.logged("deploy", f"bad setting: {exc}", EXIT_BROKEN) from None
+    except Exception as exc:  # a malformed migration directory: the image is broken
+        raise StepFailedError.logged(
+            "deploy", f"the image is broken: {type(exc).__name__}: {exc}", EXIT_BROKEN
+        ) from None
+    if env.get("DB_ADMIN_USER", "").strip():
+        from . import app_role
+
+        app_role.setup(env)
+    else:
+        say("deploy: DB_ADMIN_USER is not set, no admin step")
+    applied = wait_and_migrate(Waiter(settings, deadline_seconds, name="deploy"), migrations)
+    say(f"deploy: done in {time.monotonic() - started:.1f} s")
+    return applied
 
 
 if __name__ == "__main__":
     stop_on_sigterm()
+    if sys.argv[1:2] == ["deploy"]:  # the deploy-time step as a one-off command (a task, CI)
+        try:
+            deploy()
+        except StepFailedError as failed:
+            sys.exit(failed.status)
+        sys.exit(0)
     status = main()
     if status == 0 and sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2:])
