@@ -90,9 +90,9 @@ class StepFailedError(RuntimeError):
 
     @classmethod
     def logged(cls, name: str, message: str, status: int) -> StepFailedError:
-        """Log ``name: message`` and return the error to raise."""
+        """Log ``name: message`` and return the error to raise, with that line as its message."""
         say(f"{name}: {message}")
-        return cls(message, status)
+        return cls(f"{name}: {message}", status)
 
 
 class LoginRefusedError(Exception):

@@ -75,7 +75,7 @@ def test_a_failing_migration_fails_the_deploy_with_its_real_error(
     with pytest.raises(StepFailedError) as failed:
         boot.deploy(_env(pg, fresh_db, role, MIGRATIONS_DIR=str(migrations)))
     assert failed.value.status == 1
-    assert str(failed.value).startswith('failed: UndefinedObject: type "no_such_type" does not exist')
+    assert str(failed.value).startswith('migrate: failed: UndefinedObject: type "no_such_type" does not exist')
     assert 'migrate: failed: UndefinedObject: type "no_such_type" does not exist' in capsys.readouterr().out
     # 0001 applied and recorded, 0002 rolled back entirely.
     with pg.connect(fresh_db) as conn:
@@ -85,11 +85,13 @@ def test_a_failing_migration_fails_the_deploy_with_its_real_error(
 def test_a_deploy_reports_bad_settings_and_an_absent_database_with_the_boot_s_statuses(
     pg: PgServer, fresh_db: str, role: str
 ) -> None:
-    with pytest.raises(StepFailedError, match="bad setting: DB_NAME is required") as failed:
+    with pytest.raises(StepFailedError, match=r"^deploy: bad setting: DB_NAME is required") as failed:
         boot.deploy({k: v for k, v in _env(pg, fresh_db, role).items() if k != "DB_NAME"})
     assert failed.value.status == 2
     away = _env(pg, fresh_db, role, DB_PORT=str(free_port()), DB_WAKE_DEADLINE_SECONDS="2")
-    with pytest.raises(StepFailedError, match=r"gave up after 2\.\d s: 127\.0\.0\.1:\d+ never accepted") as failed:
+    with pytest.raises(
+        StepFailedError, match=r"^app_role: gave up after 2\.\d s: 127\.0\.0\.1:\d+ never accepted"
+    ) as failed:
         boot.deploy(away)
     assert failed.value.status == 124
 
