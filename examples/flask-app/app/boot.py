@@ -21,6 +21,10 @@
 
 Exit status: 0 ready for gunicorn; 1 migrations failed; 2 broken image or settings; 124 the
 database never answered; 143 stopped by SIGTERM before gunicorn ran.
+
+``deploy()`` (``python -m app.boot deploy``) is the same wait and migrations once per deploy,
+preceded by the admin step (app/app_role.py) when ``DB_ADMIN_USER`` is set: Lambda's migrate
+function calls it, so cold starts never migrate. It raises StepFailedError with the real error.
 """
 
 from __future__ import annotations
@@ -57,15 +61,55 @@ def check_image(env: Mapping[str, str]) -> tuple[Settings, list[Any]]:
 
     settings = Settings.from_env(env)
     create_app(settings)  # opens no connection
+    check_signing(settings)
     return settings, list(discover(Path(env.get("MIGRATIONS_DIR") or DEFAULT_DIR)))
 
 
-class Waiter:
-    """The wait for the database, against one deadline."""
+def check_signing(settings: Settings) -> None:
+    """With DB_IAM_AUTH=1, sign one token now: missing AWS credentials are a setting to fix, not
+    a database to wait for."""
+    if settings.db_iam_auth:
+        from .iam_auth import TokenError
 
-    def __init__(self, settings: Settings, deadline_seconds: int) -> None:
+        try:
+            settings.new_password()
+        except TokenError as exc:
+            raise ConfigError(str(exc)) from None
+
+
+class StepFailedError(RuntimeError):
+    """A step of the boot, the admin step or the deploy failed; ``status`` is its exit status.
+
+    The message is the line already logged: the real error (a migration's, verbatim), never a
+    password or a token.
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @classmethod
+    def logged(cls, name: str, message: str, status: int) -> StepFailedError:
+        """Log ``name: message`` and return the error to raise, with that line as its message."""
+        say(f"{name}: {message}")
+        return cls(f"{name}: {message}", status)
+
+
+class LoginRefusedError(Exception):
+    """The server answered and refused the login: waiting longer cannot fix that."""
+
+
+# How PostgreSQL and RDS word a refused login (the error has no SQLSTATE on the client side).
+_REFUSED = ("password authentication failed", "PAM authentication failed", "no password supplied")
+
+
+class Waiter:
+    """The wait for the database, against one deadline. ``name`` prefixes every log line."""
+
+    def __init__(self, settings: Settings, deadline_seconds: int, name: str = "boot") -> None:
         self.settings = settings
         self.deadline_seconds = deadline_seconds
+        self.name = name
         self.started = time.monotonic()
 
     def elapsed(self) -> str:
@@ -76,10 +120,9 @@ class Waiter:
         """Seconds before the deadline."""
         return self.started + self.deadline_seconds - time.monotonic()
 
-    def give_up(self, why: str) -> int:
-        """Log the reason and return the exit status."""
-        say(f"boot: gave up after {self.elapsed()} s: {why}")
-        return EXIT_GAVE_UP
+    def gave_up(self, why: str) -> StepFailedError:
+        """Log the reason and return the error to raise (exit status 124)."""
+        return StepFailedError.logged(self.name, f"gave up after {self.elapsed()} s: {why}", EXIT_GAVE_UP)
 
     def tcp(self) -> bool:
         """Wait for the port to accept a connection; False at the deadline."""
@@ -89,18 +132,28 @@ class Waiter:
         while True:
             try:
                 with socket.create_connection((s.db_host, s.db_port), timeout=max(0.1, min(2.0, self.left()))):
-                    say(f"boot: {target} accepts TCP connections after {self.elapsed()} s")
+                    say(f"{self.name}: {target} accepts TCP connections after {self.elapsed()} s")
                     return True
             except OSError as exc:
                 if self.left() <= 0:
                     return False
                 if time.monotonic() >= next_note:
-                    say(f"boot: {target} not accepting connections yet ({self.elapsed()} s: {exc.strerror or exc})")
+                    say(
+                        f"{self.name}: {target} not accepting connections yet "
+                        f"({self.elapsed()} s: {exc.strerror or exc})"
+                    )
                     next_note = time.monotonic() + 10
                 time.sleep(min(TCP_POLL_SECONDS, max(0.0, self.left())))
 
-    def connect(self) -> psycopg.Connection[Any] | None:
-        """Log in and run SELECT 1 until it works; None at the deadline."""
+    def connect(
+        self, login: tuple[str, str] | None = None, *, refused_is_final: bool = False
+    ) -> psycopg.Connection[Any] | None:
+        """Log in and run SELECT 1 until it works; None at the deadline.
+
+        ``login`` is another (user, password) than the app's, for the administrator. Each
+        attempt signs its own token with DB_IAM_AUTH=1. ``refused_is_final`` raises
+        LoginRefusedError at the first refused login instead of retrying it.
+        """
         import psycopg
 
         s = self.settings
@@ -111,43 +164,43 @@ class Waiter:
             # libpq counts connect_timeout in whole seconds, 2 at least; never much past the deadline.
             timeout = max(2, min(s.db_connect_timeout, int(self.left()) + 1))
             try:
-                conn = psycopg.connect(
-                    **{
-                        **s.conninfo_kwargs(),
-                        "connect_timeout": timeout,
-                        "application_name": f"{s.db_application_name}-boot",
-                    },
-                    autocommit=True,
-                )
+                kwargs = s.conninfo_kwargs(with_password=login is None)
+                if login is not None:
+                    kwargs.update(user=login[0], password=login[1])
+                kwargs.update(connect_timeout=timeout, application_name=f"{s.db_application_name}-{self.name}")
+                conn = psycopg.connect(**kwargs, autocommit=True)
                 conn.execute("SELECT 1")
-                say(f"boot: database answered SELECT 1: woke after {self.elapsed()} s (attempt {attempt})")
+                say(f"{self.name}: database answered SELECT 1: woke after {self.elapsed()} s (attempt {attempt})")
                 return conn
             except psycopg.OperationalError as exc:
                 text = str(exc).strip().splitlines()
                 reason = text[0] if text else type(exc).__name__
+                if refused_is_final and any(words in reason for words in _REFUSED):
+                    raise LoginRefusedError(reason) from None
                 if self.left() <= 0:
-                    say(f"boot: attempt {attempt}: {reason}")
+                    say(f"{self.name}: attempt {attempt}: {reason}")
                     return None
                 pause = min(delay, max(0.0, self.left()))
-                say(f"boot: attempt {attempt}: SELECT 1 failed at {self.elapsed()} s ({reason})")
-                say(f"boot: retrying in {pause:.2f} s")
+                say(f"{self.name}: attempt {attempt}: SELECT 1 failed at {self.elapsed()} s ({reason})")
+                say(f"{self.name}: retrying in {pause:.2f} s")
                 time.sleep(pause)
                 delay = min(delay * 2, QUERY_MAX_DELAY)
 
 
-def _deadline(env: Mapping[str, str]) -> int:
+def wake_deadline(env: Mapping[str, str]) -> int:
+    """DB_WAKE_DEADLINE_SECONDS (default 120): how long to wait for the database."""
     raw = env.get("DB_WAKE_DEADLINE_SECONDS", "").strip() or "120"
     if not raw.isdigit() or int(raw) == 0:
         raise ConfigError(f"DB_WAKE_DEADLINE_SECONDS must be a positive number of seconds, got {raw!r}")
     return int(raw)
 
 
-def _stop_on_sigterm() -> float:
+def stop_on_sigterm(name: str = "boot") -> float:
     """As PID 1, a signal without a handler is ignored: make SIGTERM end the boot at once."""
     started = time.monotonic()
 
     def stop(signum: int, _frame: object) -> None:
-        say(f"boot: stopped by a signal after {time.monotonic() - started:.1f} s")
+        say(f"{name}: stopped by a signal after {time.monotonic() - started:.1f} s")
         os._exit(128 + signum)  # at once, even in the middle of a connection attempt
 
     signal.signal(signal.SIGTERM, stop)
@@ -169,7 +222,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     """Check, wait, migrate; the exit status."""
     env = os.environ if env is None else env
     try:
-        deadline_seconds = _deadline(env)
+        deadline_seconds = wake_deadline(env)
         settings, migrations = check_image(env)
     except ConfigError as exc:
         say(f"boot: bad setting: {exc}")
@@ -177,36 +230,86 @@ def main(env: Mapping[str, str] | None = None) -> int:
     except Exception as exc:  # an import error, a malformed migration file: the image is broken
         say(f"boot: the image is broken: {type(exc).__name__}: {exc}")
         return EXIT_BROKEN
+    try:
+        wait_and_migrate(Waiter(settings, deadline_seconds), migrations, skip=env.get("SKIP_MIGRATIONS", "0") == "1")
+    except StepFailedError as exc:
+        return exc.status
+    return 0
 
+
+def wait_and_migrate(waiter: Waiter, migrations: list[Any], *, skip: bool = False) -> list[str]:
+    """Wait for the database, log in as the app and apply the pending migrations under the
+    advisory lock; the names applied. Raises StepFailedError (logged) with the real error."""
     import psycopg
 
     from .migrate import MigrationError, migrate
 
-    waiter = Waiter(settings, deadline_seconds)
-    say(f"boot: waiting up to {deadline_seconds} s for PostgreSQL at {settings.db_host}:{settings.db_port}")
+    s = waiter.settings
+    say(f"{waiter.name}: waiting up to {waiter.deadline_seconds} s for PostgreSQL at {s.db_host}:{s.db_port}")
     if not waiter.tcp():
-        return waiter.give_up(f"{settings.db_host}:{settings.db_port} never accepted a TCP connection")
+        raise waiter.gave_up(f"{s.db_host}:{s.db_port} never accepted a TCP connection")
     conn = waiter.connect()
     if conn is None:
-        return waiter.give_up("the database did not answer SELECT 1")
+        raise waiter.gave_up("the database did not answer SELECT 1")
     with conn:
-        if env.get("SKIP_MIGRATIONS", "0") == "1":
-            say("boot: SKIP_MIGRATIONS=1, not migrating")
-            return 0
+        if skip:
+            say(f"{waiter.name}: SKIP_MIGRATIONS=1, not migrating")
+            return []
         try:
             applied = migrate(conn, migrations, say=say)
         except (MigrationError, psycopg.Error) as exc:
-            say(f"migrate: failed: {type(exc).__name__}: {str(exc).strip()}")
-            return 1
+            raise StepFailedError.logged("migrate", f"failed: {type(exc).__name__}: {str(exc).strip()}", 1) from None
     if applied:
         say(f"migrate: done, {len(applied)} applied, {len(migrations)} in total")
     else:
         say(f"migrate: schema up to date ({len(migrations)} migrations)")
-    return 0
+    return applied
+
+
+def deploy(env: Mapping[str, str] | None = None) -> list[str]:
+    """The deploy-time step, once per deploy (Lambda's migrate function calls it): check the
+    settings, wait for (wake) the database, run the admin step (app/app_role.py) when
+    DB_ADMIN_USER is set, then apply the pending migrations as the app's role under the advisory
+    lock. Returns the names of the migrations applied.
+
+    Raises StepFailedError, whose message is the failing step's real error (a migration's
+    verbatim, as PostgreSQL reported it) and ``status`` the exit status the boot would have
+    (1 failed, 2 bad settings or a broken image, 124 the database never answered).
+    """
+    from .migrate import DEFAULT_DIR, discover
+
+    env = os.environ if env is None else env
+    started = time.monotonic()
+    try:
+        deadline_seconds = wake_deadline(env)
+        settings = Settings.from_env(env, database_only=True)
+        check_signing(settings)
+        migrations = list(discover(Path(env.get("MIGRATIONS_DIR") or DEFAULT_DIR)))
+    except ConfigError as exc:
+        raise StepFailedError.logged("deploy", f"bad setting: {exc}", EXIT_BROKEN) from None
+    except Exception as exc:  # a malformed migration directory: the image is broken
+        raise StepFailedError.logged(
+            "deploy", f"the image is broken: {type(exc).__name__}: {exc}", EXIT_BROKEN
+        ) from None
+    if env.get("DB_ADMIN_USER", "").strip():
+        from . import app_role
+
+        app_role.setup(env)
+    else:
+        say("deploy: DB_ADMIN_USER is not set, no admin step")
+    applied = wait_and_migrate(Waiter(settings, deadline_seconds, name="deploy"), migrations)
+    say(f"deploy: done in {time.monotonic() - started:.1f} s")
+    return applied
 
 
 if __name__ == "__main__":
-    _stop_on_sigterm()
+    stop_on_sigterm()
+    if sys.argv[1:2] == ["deploy"]:  # the deploy-time step as a one-off command (a task, CI)
+        try:
+            deploy()
+        except StepFailedError as failed:
+            sys.exit(failed.status)
+        sys.exit(0)
     status = main()
     if status == 0 and sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2:])

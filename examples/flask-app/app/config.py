@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# RDS accepts an IAM auth token only over TLS; these modes never fall back to a clear-text link.
+TLS_SSL_MODES = ("require", "verify-ca", "verify-full")
 
 # HS256 keys shorter than the hash output (32 bytes) weaken the signature (RFC 7518, 3.2).
 MIN_JWT_SECRET_BYTES = 32
@@ -22,11 +24,16 @@ class Settings:
     db_host: str
     db_name: str
     db_user: str
-    db_password: str
-    jwt_secret: str
+    # Never in a repr, so a logged Settings cannot carry it.
+    db_password: str = field(repr=False)
+    jwt_secret: str = field(repr=False)
     db_port: int = 5432
     db_sslmode: str = "prefer"
     db_sslrootcert: str | None = None
+    # DB_IAM_AUTH=1: every new connection's password is an RDS IAM auth token for db_user, signed
+    # locally in aws_region (app/iam_auth.py); db_password is not used.
+    db_iam_auth: bool = False
+    aws_region: str | None = None
     db_application_name: str = "flask-app"
     # One libpq attempt; a paused Aurora holds the attempt open while it resumes (about 15 s).
     db_connect_timeout: int = 20
@@ -55,14 +62,17 @@ class Settings:
         ``database_only`` skips the JWT settings, for the boot tools (wake check, migrations).
         """
         reader = _EnvReader(env)
+        iam_auth = reader.flag("DB_IAM_AUTH")
         settings = cls(
             db_host=reader.required("DB_HOST"),
             db_port=reader.integer("DB_PORT", 5432, 1, 65535),
             db_name=reader.required("DB_NAME"),
             db_user=reader.required("DB_USER"),
-            db_password=reader.required("DB_PASSWORD"),
-            db_sslmode=reader.choice("DB_SSLMODE", "prefer", SSL_MODES),
+            db_password="" if iam_auth else reader.required("DB_PASSWORD"),
+            db_sslmode=_ssl_mode(reader, iam_auth),
             db_sslrootcert=env.get("DB_SSLROOTCERT") or None,
+            db_iam_auth=iam_auth,
+            aws_region=_region(env) if iam_auth else None,
             db_application_name=env.get("DB_APPLICATION_NAME") or "flask-app",
             db_connect_timeout=reader.integer("DB_CONNECT_TIMEOUT", 20, 2, 300),
             db_pool_timeout_seconds=reader.number("DB_POOL_TIMEOUT_SECONDS", 25.0, 0.1, 3600),
@@ -83,21 +93,58 @@ class Settings:
             )
         return settings
 
-    def conninfo_kwargs(self) -> dict[str, str | int]:
-        """libpq connection parameters (passed as keywords so no value needs quoting)."""
+    def new_password(self) -> str:
+        """The password for one new connection: DB_PASSWORD, or with DB_IAM_AUTH=1 a fresh IAM
+        auth token (valid 15 minutes for opening a connection; an open one is not cut off)."""
+        if not self.db_iam_auth:
+            return self.db_password
+        from .iam_auth import auth_token  # botocore is imported only in IAM mode
+
+        return auth_token(self.db_host, self.db_port, self.db_user, self.aws_region or "")
+
+    def conninfo_kwargs(self, *, with_password: bool = True) -> dict[str, str | int]:
+        """libpq parameters for one new connection (keywords, so no value needs quoting).
+
+        Call it for each connection: with DB_IAM_AUTH=1 the password is a token signed now.
+        ``with_password=False`` leaves the password out, for a caller that adds it per connection.
+        """
         kwargs: dict[str, str | int] = {
             "host": self.db_host,
             "port": self.db_port,
             "dbname": self.db_name,
             "user": self.db_user,
-            "password": self.db_password,
             "sslmode": self.db_sslmode,
             "application_name": self.db_application_name,
             "connect_timeout": self.db_connect_timeout,
         }
         if self.db_sslrootcert:
             kwargs["sslrootcert"] = self.db_sslrootcert
+        if with_password:
+            kwargs["password"] = self.new_password()
         return kwargs
+
+
+def _ssl_mode(reader: _EnvReader, iam_auth: bool) -> str:
+    if not iam_auth:
+        return reader.choice("DB_SSLMODE", "prefer", SSL_MODES)
+    mode = reader.choice("DB_SSLMODE", "require", SSL_MODES)
+    if mode not in TLS_SSL_MODES:
+        raise ConfigError(
+            f"DB_SSLMODE={mode} cannot be used with DB_IAM_AUTH=1: RDS accepts IAM auth tokens only over TLS; "
+            f"use one of {', '.join(TLS_SSL_MODES)} (verify-full with DB_SSLROOTCERT checks the server too)"
+        )
+    return mode
+
+
+def _region(env: Mapping[str, str]) -> str:
+    # AWS_REGION is set by Lambda and ECS; AWS_DEFAULT_REGION is the AWS CLI's name for it.
+    region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip()
+    if not region:
+        raise ConfigError(
+            "DB_IAM_AUTH=1 needs the database's AWS region in AWS_REGION (or AWS_DEFAULT_REGION) "
+            "to sign its auth tokens; neither is set"
+        )
+    return region
 
 
 def _request_slots(reader: _EnvReader) -> int:
@@ -145,6 +192,12 @@ class _EnvReader:
         if not low <= value <= high:
             raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw}")
         return value
+
+    def flag(self, name: str) -> bool:
+        value = self._env.get(name, "").strip() or "0"
+        if value not in ("0", "1"):
+            raise ConfigError(f"{name} must be 0 or 1, got {value!r}")
+        return value == "1"
 
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         value = self._env.get(name, "").strip() or default

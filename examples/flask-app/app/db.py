@@ -71,10 +71,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def connect_with_retry(settings: Settings, budget_seconds: float, **overrides: Any) -> psycopg.Connection[TupleRow]:
-    """Open one connection, retrying with capped backoff until ``budget_seconds`` have passed."""
-    kwargs: dict[str, Any] = {**settings.conninfo_kwargs(), **overrides}
+    """Open one connection, retrying with capped backoff until ``budget_seconds`` have passed.
+
+    Each attempt gets a password of its own (a fresh IAM auth token with DB_IAM_AUTH=1).
+    """
 
     def attempt(seconds_left: float) -> psycopg.Connection[TupleRow]:
+        kwargs: dict[str, Any] = {**settings.conninfo_kwargs(), **overrides}
         # libpq counts connect_timeout in whole seconds, 2 at least; never wait much past the budget.
         timeout = max(2, min(int(kwargs["connect_timeout"]), int(seconds_left) + 1))
         return psycopg.connect(**{**kwargs, "connect_timeout": timeout})
@@ -83,13 +86,21 @@ def connect_with_retry(settings: Settings, budget_seconds: float, **overrides: A
 
 
 def _retrying_connection_class(settings: Settings, stop: threading.Event) -> type[psycopg.Connection[TupleRow]]:
-    """A Connection class whose connect() rides out a resume within the request budget."""
+    """A Connection class whose connect() rides out a resume within the request budget.
+
+    The pool is given every parameter but the password: each attempt adds its own, so with
+    DB_IAM_AUTH=1 a pool that lives past a token's 15 minutes still opens connections.
+    """
 
     class RetryingConnection(psycopg.Connection[TupleRow]):
         @classmethod
         def connect(cls, conninfo: str = "", **kwargs: Any) -> RetryingConnection:  # type: ignore[override]
             connect_once = super().connect
-            return _retry(lambda _: connect_once(conninfo, **kwargs), settings.db_pool_timeout_seconds, stop)  # type: ignore[return-value]
+            return _retry(  # type: ignore[return-value]
+                lambda _: connect_once(conninfo, **kwargs, password=settings.new_password()),
+                settings.db_pool_timeout_seconds,
+                stop,
+            )
 
     return RetryingConnection
 
@@ -192,7 +203,7 @@ class Database:
     def _new_pool(self, stop: threading.Event) -> ConnectionPool[psycopg.Connection[TupleRow]]:
         s = self._settings
         pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
-            kwargs=s.conninfo_kwargs(),
+            kwargs=s.conninfo_kwargs(with_password=False),
             connection_class=_retrying_connection_class(s, stop),
             min_size=0,
             max_size=s.db_pool_max_size,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 
 from app import create_app
 from app.config import Settings
@@ -169,3 +171,136 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("measurements")
         for line in REPORT:
             terminalreporter.write_line(line)
+
+
+# --- RDS IAM authentication on a real PostgreSQL ----------------------------------------------
+
+AWS_REGION = "ap-southeast-1"
+# Static, made-up credentials in the shape AWS issues: signing needs no more, and no network.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",
+    "AWS_REGION": AWS_REGION,
+    # Nothing from the machine's own AWS setup, and never the instance metadata service.
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Fake AWS credentials in the environment; botocore clients built from them afresh."""
+    from app import iam_auth
+
+    for name in ("AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(iam_auth, "_clients", {})
+    return dict(FAKE_AWS_ENV)
+
+
+@pytest.fixture(scope="session")
+def tls_pg() -> Iterator[tuple[PgServer, Path]]:
+    """A PostgreSQL server of its own with TLS on (IAM tokens are sent only over TLS), and its CA file.
+
+    It has a NOLOGIN role ``rds_iam`` standing for Aurora's predefined one (vanilla PostgreSQL
+    has none); the server without TLS (``pg``) has none, as a cluster without IAM support.
+    """
+    cluster = PgCluster(tls=True).init().start()
+    try:
+        with cluster.server.connect() as conn:
+            conn.execute("CREATE ROLE rds_iam NOLOGIN")
+        yield cluster.server, cluster.ca_file
+    finally:
+        cluster.destroy()
+
+
+class IamStandIn:
+    """PostgreSQL standing in for RDS's IAM check: the app's own token function runs for real,
+    then the role's password is set to the token it just signed, so the server accepts exactly
+    that token and nothing older. ``expire()`` makes every token signed so far invalid, as 15
+    minutes would on RDS. A token for a role that does not exist is signed all the same (as on
+    AWS) and refused at login."""
+
+    def __init__(self, pg: PgServer, role: str) -> None:
+        self.pg, self.role = pg, role
+        self.tokens: list[str] = []
+
+    def sign(self, real: object, host: str, port: int, user: str, region: str) -> str:
+        from app.app_role import scram_verifier
+
+        token = real(host, port, user, region)  # type: ignore[operator]
+        assert user == self.role
+        self._set_password(scram_verifier(token))
+        self.tokens.append(token)
+        return token  # type: ignore[no-any-return]
+
+    def expire(self) -> None:
+        """Refuse every token signed so far; wait so the next one (signed per second) differs."""
+        from app.app_role import scram_verifier
+
+        self._set_password(scram_verifier(uuid.uuid4().hex))
+        second = int(time.time())
+        while int(time.time()) == second:
+            time.sleep(0.05)
+
+    def _set_password(self, verifier: str) -> None:
+        with self.pg.connect() as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.role,)).fetchone():
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.role), sql.Literal(verifier))
+                )
+
+
+@pytest.fixture
+def iam_env(
+    monkeypatch: pytest.MonkeyPatch, fake_aws: dict[str, str], tls_pg: tuple[PgServer, Path]
+) -> Iterator[tuple[IamStandIn, dict[str, str]]]:
+    """A fresh database on the TLS server, the stand-in wired into the app's token function for
+    a role name of its own (not created), and the app's IAM environment for that role."""
+    from app import iam_auth
+
+    pg, ca_file = tls_pg
+    dbname = _create_database(pg)
+    role = f"iam_{uuid.uuid4().hex[:10]}"
+    stand_in = IamStandIn(pg, role)
+    real = iam_auth.auth_token
+    monkeypatch.setattr(iam_auth, "auth_token", lambda *args: stand_in.sign(real, *args))
+    env = {
+        **fake_aws,
+        "DB_HOST": pg.host,
+        "DB_PORT": str(pg.port),
+        "DB_NAME": dbname,
+        "DB_USER": role,
+        "DB_IAM_AUTH": "1",
+        "DB_SSLMODE": "verify-full",
+        "DB_SSLROOTCERT": str(ca_file),
+        "JWT_SECRET": JWT_SECRET,
+    }
+    try:
+        yield stand_in, env
+    finally:
+        _drop_database(pg, dbname)
+        with pg.connect() as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def iam_stand_in(iam_env: tuple[IamStandIn, dict[str, str]]) -> tuple[IamStandIn, dict[str, str]]:
+    """``iam_env`` with its role created: LOGIN, owner of the schema ``app``, its search_path."""
+    stand_in, env = iam_env
+    role, dbname = stand_in.role, env["DB_NAME"]
+    with stand_in.pg.connect(dbname) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        admin.execute(sql.SQL("CREATE SCHEMA app AUTHORIZATION {}").format(sql.Identifier(role)))
+        admin.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = app").format(
+                sql.Identifier(role), sql.Identifier(dbname)
+            )
+        )
+    return stand_in, env

@@ -69,8 +69,9 @@ class PgServer:
 class PgCluster:
     """A cluster of its own: ``init()`` once, then ``start()`` / ``stop()`` as often as needed."""
 
-    def __init__(self, password: str = "test-superuser-password", port: int | None = None) -> None:  # noqa: S107
+    def __init__(self, password: str = "test-superuser-password", port: int | None = None, tls: bool = False) -> None:  # noqa: S107
         self.pg_bin = find_pg_bin()
+        self.tls = tls
         self.root = Path(tempfile.mkdtemp(prefix="flask-app-pg-"))
         self.data = self.root / "data"
         self.sockets = self.root / "sockets"
@@ -112,7 +113,30 @@ class PgCluster:
             "--no-sync",
         )  # fmt: skip
         pwfile.unlink()
+        if self.tls:
+            self._make_certificate()
         return self
+
+    @property
+    def ca_file(self) -> Path:
+        """The server's self-signed certificate, to verify it with sslmode=verify-full (tls=True)."""
+        return self.root / "server.crt"
+
+    def _make_certificate(self) -> None:
+        # A self-signed certificate for 127.0.0.1, so sslmode=verify-full can check the host.
+        key = self.root / "server.key"
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-keyout", str(key), "-out", str(self.ca_file),
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        key.chmod(0o600)
+        if self._as_root:
+            shutil.chown(key, "postgres")
 
     def start(self) -> PgCluster:
         """Start and wait until it accepts connections."""
@@ -120,6 +144,8 @@ class PgCluster:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
+        if self.tls:
+            options += f" -c ssl=on -c ssl_cert_file={self.ca_file} -c ssl_key_file={self.root / 'server.key'}"
         self._run(
             self.pg_bin / "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start"
         )

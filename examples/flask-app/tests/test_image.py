@@ -177,7 +177,7 @@ def _variables_read() -> set[str]:
     shell = (
         "\n".join(p.read_text() for p in (APP_DIR / "docker").glob("*.sh")) + (APP_DIR / "gunicorn.conf.py").read_text()
     )
-    names = set(re.findall(r'(?:required|integer|number|choice|get)\(\s*"([A-Z][A-Z0-9_]+)"', python))
+    names = set(re.findall(r'(?:required|integer|number|choice|flag|get)\(\s*"([A-Z][A-Z0-9_]+)"', python))
     names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", shell))
     names |= set(re.findall(r"environ\.get\(['\"]([A-Z][A-Z0-9_]+)", shell))
     return names - {"PYTHONPATH", "BASH_SOURCE"}
