@@ -6,6 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AuroraServerlessV2Db, EgressMode, FlaskDataImport, FlaskDataImportOptions, FlaskServerlessPlatform, FlaskServerlessVpc } from '../../src';
 
 const env = { account: '111111111111', region: 'ap-southeast-1' };
@@ -18,7 +19,12 @@ interface Built {
   readonly database: AuroraServerlessV2Db;
 }
 
-function build(options: FlaskDataImportOptions = {}, extra: { cluster?: boolean; then?: (importer: FlaskDataImport, stack: Stack) => void } = {}): Built {
+interface Extra {
+  readonly cluster?: boolean;
+  readonly then?: (importer: FlaskDataImport, stack: Stack) => void;
+}
+
+function build(options: FlaskDataImportOptions = {}, extra: Extra = {}): Built {
   const stack = new Stack(new App(), 'Import', { env });
   const network = new FlaskServerlessVpc(stack, 'Network');
   const database = new AuroraServerlessV2Db(stack, 'Db', { vpc: network.vpc, vpcSubnets: network.dataSubnets });
@@ -91,11 +97,13 @@ describe('the dump bucket', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
-            Effect: 'Deny', Action: 's3:PutObject',
+            Effect: 'Deny',
+            Action: 's3:PutObject',
             Condition: { Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' } },
           }),
           Match.objectLike({
-            Effect: 'Deny', Action: 's3:PutObject',
+            Effect: 'Deny',
+            Action: 's3:PutObject',
             Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } },
           }),
         ]),
@@ -150,7 +158,7 @@ describe('the dump bucket', () => {
     const stack = new Stack(new App(), 'Import', { env });
     const network = new FlaskServerlessVpc(stack, 'Network');
     const database = new AuroraServerlessV2Db(stack, 'Db', { vpc: network.vpc, vpcSubnets: network.dataSubnets });
-    const logsBucket = new (require('aws-cdk-lib/aws-s3').Bucket)(stack, 'AccessLogs');
+    const logsBucket = new s3.Bucket(stack, 'AccessLogs');
     new FlaskDataImport(stack, 'Import', { vpc: network.vpc, database, image, accessLogsBucket: logsBucket });
     Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
       LoggingConfiguration: { DestinationBucketName: stack.resolve(logsBucket.bucketName), LogFilePrefix: 'dump-bucket/' },
@@ -360,7 +368,8 @@ describe('in the platform', () => {
     expect(di.encryptionKey).toBe(p.encryptionKey);
     expect(di.cluster).toBe(p.service.cluster);
     expect(di.assignPublicIp).toBe(false);
-    expect(di.subnets.subnetIds.map((s) => stack.resolve(s).Ref)).toEqual(p.network!.vpc.selectSubnets(p.network!.appSubnets).subnetIds.map((s) => stack.resolve(s).Ref));
+    const refs = (ids: string[]) => ids.map((s) => stack.resolve(s).Ref);
+    expect(refs(di.subnets.subnetIds)).toEqual(refs(p.network!.vpc.selectSubnets(p.network!.appSubnets).subnetIds));
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::ECS::Cluster', 1);
     template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 3 })] } });
@@ -373,8 +382,9 @@ describe('in the platform', () => {
   });
 
   test('an egress mode that gives a Fargate task no way to AWS APIs is refused at synth', () => {
-    expect(() => platform({ network: { egress: 'NO_EGRESS' as EgressMode }, dataImport: { image } }))
-      .toThrow('dataImport needs the app subnets to reach ECR, S3, CloudWatch Logs and Secrets Manager, which network.egress NO_EGRESS does not give a Fargate task; choose NAT_GATEWAY, NAT_INSTANCE, VPC_ENDPOINTS, PUBLIC_SUBNETS, or remove dataImport.');
+    expect(() => platform({ network: { egress: 'NO_EGRESS' as EgressMode }, dataImport: { image } })).toThrow(
+      'dataImport needs the app subnets to reach ECR, S3, CloudWatch Logs and Secrets Manager, which network.egress NO_EGRESS does not give a Fargate task; '
+      + 'choose NAT_GATEWAY, NAT_INSTANCE, VPC_ENDPOINTS, PUBLIC_SUBNETS, or remove dataImport.');
   });
 
   test('an existing VPC works: the task goes in appSubnets', () => {
