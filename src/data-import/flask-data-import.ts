@@ -91,12 +91,13 @@ export interface FlaskDataImportOptions {
   readonly ephemeralStorage?: Size;
 
   /**
-   * Parallel `pg_restore` jobs (`IMPORT_JOBS`); the run-task command can override it. More jobs
-   * load large tables faster, if the database has the capacity (raise `maxCapacity` for the
-   * import). From 1 to 16.
-   * @default 1
+   * The app's migration bookkeeping table, which the dump must contain (`IMPORT_MIGRATIONS_TABLE`):
+   * the import records the old database's migration state with the data, so that the app does
+   * not run its migrations again on the imported schema. `schema_migrations` is the reference
+   * app's, `alembic_version` Flask-Migrate's; `-` skips the check.
+   * @default 'schema_migrations'
    */
-  readonly restoreJobs?: number;
+  readonly migrationsTable?: string;
 
   /**
    * The schema the app's role owns, into which the dump is restored (`DB_SCHEMA`).
@@ -106,10 +107,16 @@ export interface FlaskDataImportOptions {
 
   /**
    * The import program's image. It must follow the import contract (see the README, "Bringing
-   * your data across").
+   * your data across"), and run `python3 /opt/data-import/import.py` as its command.
    * @default - the image built from the package's `assets/data-import` folder, for linux/amd64
    */
   readonly image?: ecs.ContainerImage;
+
+  /**
+   * User (name or UID, optionally `:group`) the import container runs as; not root.
+   * @default - 'postgres' (the default image's unprivileged user); with your own `image`, its USER
+   */
+  readonly containerUser?: string;
 
   /**
    * Retention of the import's log group. Each run writes a few lines (what was restored, the
@@ -157,26 +164,26 @@ const CONTAINER_NAME = 'Import';
 const DUMP_PREFIX = 'dumps/';
 /** The dump's key in the commands of the stack outputs. */
 const DUMP_FILE = 'dump.pgc';
-/** The user the import runs as (the project's images use 10001 for their non-root user). */
-const CONTAINER_USER = '10001:10001';
-/** Where the import program writes (the dump it downloads): a volume on the ephemeral storage. */
-const WORK_DIR = '/tmp';
+/** The default image's unprivileged user (the `postgres` user of its base image). */
+const DEFAULT_IMAGE_USER = 'postgres';
 
 /**
  * Brings the data of an existing PostgreSQL database into the platform's Aurora database: an
  * encrypted, private, SSL-only S3 bucket that keeps dumps for a few days, and a one-off Fargate
- * task that downloads a dump, restores it with `pg_restore` as the app's database role, checks
- * its row counts against the manifest uploaded with it, and exits 0 only if they match.
+ * task that wakes the database, downloads a dump, restores it in one transaction, hands what it
+ * restored to the app's database role, checks every table's row count against the manifest
+ * uploaded with the dump, and commits only if they all match (exit 0); on any failure nothing
+ * changes.
  *
  * The stack outputs give the commands: dump (`pg_dump -Fc`), write the manifest, upload both,
- * run the task, follow its logs and read its exit status. The README walks through them
+ * run the task, follow its log and read its exit status. The README walks through them
  * ("Bringing your data across").
  *
  * The task runs in the app's subnets and reaches the database the way the app does; its
  * environment follows the import contract: `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_SSLMODE`
- * (`verify-full`), `DB_USER` (the app's role), `DB_SCHEMA`, `IMPORT_JOBS`, `AWS_REGION`, and
- * `DB_ADMIN_USER`/`DB_ADMIN_PASSWORD` injected by ECS from the database's secret; the run-task
- * command adds `IMPORT_DUMP_URI` (and, if you choose, `IMPORT_REPLACE=1`).
+ * (`verify-full`), `DB_USER` (the app's role), `DB_SCHEMA`, `IMPORT_MIGRATIONS_TABLE`,
+ * `AWS_REGION`, and `DB_ADMIN_USER`/`DB_ADMIN_PASSWORD` injected by ECS from the database's
+ * secret; the run-task command adds `IMPORT_DUMP_URI` (and, if you choose, `IMPORT_REPLACE=1`).
  */
 export class FlaskDataImport extends Construct {
   /** The bucket of the dumps. Upload under `dumpPrefix`. */
@@ -211,7 +218,7 @@ export class FlaskDataImport extends Construct {
     const cpu = props.cpu ?? 1024;
     const memoryLimitMiB = props.memoryLimitMiB ?? 2048;
     const ephemeralStorage = props.ephemeralStorage ?? Size.gibibytes(50);
-    const restoreJobs = props.restoreJobs ?? 1;
+    const migrationsTable = props.migrationsTable ?? 'schema_migrations';
     const schema = props.schema ?? 'app';
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     this.assignPublicIp = props.assignPublicIp ?? false;
@@ -219,8 +226,11 @@ export class FlaskDataImport extends Construct {
     validateWholeDays('dataImport.expireDumpsAfter', expireDumpsAfter, 1, 365);
     validateSize(cpu, memoryLimitMiB);
     const storageGiB = validateEphemeralStorage(ephemeralStorage);
-    if (!Token.isUnresolved(restoreJobs) && (!Number.isInteger(restoreJobs) || restoreJobs < 1 || restoreJobs > 16)) {
-      throw new Error(`dataImport.restoreJobs must be a whole number from 1 to 16 (parallel pg_restore jobs), got ${restoreJobs}.`);
+    if (!Token.isUnresolved(migrationsTable) && migrationsTable !== '-' && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(migrationsTable)) {
+      throw new Error(`dataImport.migrationsTable must be a table name (letters, digits and '_', at most 63) or '-' to skip the check, got '${migrationsTable}'.`);
+    }
+    if (props.containerUser !== undefined && !Token.isUnresolved(props.containerUser) && /^(root|0)(:|$)/.test(props.containerUser)) {
+      throw new Error(`dataImport.containerUser must not be root, got '${props.containerUser}'; the import needs no privilege in its container.`);
     }
     if (!Token.isUnresolved(schema) && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
       throw new Error(`dataImport.schema must be 1 to 63 lowercase letters, digits or '_', not starting with a digit (a PostgreSQL schema name), got '${schema}'.`);
@@ -322,7 +332,6 @@ export class FlaskDataImport extends Construct {
       StringEquals: { 'aws:SourceAccount': stack.account },
       ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'ecs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME }) },
     });
-    this.taskDefinition.addVolume({ name: 'work' });
 
     const database = props.database;
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
@@ -338,9 +347,8 @@ export class FlaskDataImport extends Construct {
         DB_SSLMODE: 'verify-full',
         DB_USER: database.appUsername ?? database.username,
         DB_SCHEMA: schema,
-        IMPORT_JOBS: Tokenization.stringifyNumber(restoreJobs),
+        IMPORT_MIGRATIONS_TABLE: migrationsTable,
         AWS_REGION: Aws.REGION,
-        TMPDIR: WORK_DIR,
       },
       secrets: {
         DB_ADMIN_USER: ecs.Secret.fromSecretsManager(database.secret, 'username'),
@@ -348,12 +356,8 @@ export class FlaskDataImport extends Construct {
       },
       // Blocking: the last lines (the pg_restore error, the count that did not match) are the result.
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'import', mode: ecs.AwsLogDriverMode.BLOCKING }),
-      // Not root, and nothing written outside the /tmp volume: the image declares `VOLUME /tmp`,
-      // so that ECS gives the volume the image's /tmp mode (world-writable, sticky).
-      user: CONTAINER_USER,
-      readonlyRootFilesystem: true,
+      user: props.containerUser ?? (props.image ? undefined : DEFAULT_IMAGE_USER),
     });
-    this.container.addMountPoints({ sourceVolume: 'work', containerPath: WORK_DIR, readOnly: false });
 
     // Read dumps (and their manifests), nothing else; decrypt only through S3 for this bucket.
     this.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -430,12 +434,12 @@ export class FlaskDataImport extends Construct {
     const cluster = this.cluster.clusterName;
     new CfnOutput(this, 'DumpBucketName', { value: this.bucket.bucketName, description: `Bucket of the database dumps to import (under ${DUMP_PREFIX})` });
     new CfnOutput(this, 'DumpCommand', {
-      description: '1. Dump the old database (PostgreSQL 11 or newer; custom format)',
+      description: '1. Dump the old database (PostgreSQL 11 or newer) in custom format, while the app is stopped',
       value: `pg_dump -Fc --dbname="$SOURCE_DATABASE_URL" -f ${DUMP_FILE}`,
     });
     new CfnOutput(this, 'ManifestCommand', {
-      description: '2. Count the rows of each table of the old database, for the import to check',
-      value: `${MANIFEST_COMMAND} ${DUMP_FILE}.manifest.json`,
+      description: `2. Count its rows for the import to check (make-manifest.py is in the package's assets/data-import folder). While the app still writes, do 1 and 2 in one: python3 make-manifest.py --dump ${DUMP_FILE} --dbname "$SOURCE_DATABASE_URL"`,
+      value: `python3 make-manifest.py --dbname "$SOURCE_DATABASE_URL" --output ${DUMP_FILE}.manifest.json`,
     });
     new CfnOutput(this, 'UploadCommand', {
       description: '3. Upload the dump and its manifest (encrypted with the platform key)',
@@ -469,10 +473,6 @@ export class FlaskDataImport extends Construct {
       addCheckovSuppressions(bucket, [{ id: 'CKV_AWS_21', reason }]);
       addGuardSuppressions(bucket, [{ id: 's3_bucket_versioning_enabled_check', reason }]);
     }
-    addCheckovSuppressions(bucket, [{
-      id: 'CKV_AWS_144',
-      reason: `Dumps are temporary copies of a database that lives in Aurora (with its own backups); replication would put more copies of the user's data in another bucket, for ${days} at most.`,
-    }]);
     addGuardSuppressions(bucket, [
       { id: 's3_bucket_object_lock_enabled_check', reason: `Object Lock would stop the lifecycle rule from deleting dumps, copies of the user's data, after ${days}; here deleting them on time is the protection.` },
       { id: 's3_event_notifications_enabled_check', reason: 'Nothing reacts to an upload: the user starts the import (aws ecs run-task) once both the dump and its manifest are uploaded.' },
@@ -481,6 +481,10 @@ export class FlaskDataImport extends Construct {
 
   private addSuppressions(): void {
     const taskDefinition = this.taskDefinition.node.defaultChild!;
+    addGuardSuppressions(taskDefinition, [{
+      id: 'ecs_containers_readonly_access_check',
+      reason: 'The import downloads the dump to /tmp on the task\'s ephemeral storage, as an unprivileged user; a Fargate bind mount there would be writable by root only. The task runs once, for one import.',
+    }]);
     addNagSuppressions(taskDefinition, [{
       id: 'AwsSolutions-ECS2',
       reason: 'The environment holds the connection settings only (host, port, database, role and schema names, region); the credentials come from the database secret through ECS secrets.',
@@ -500,12 +504,6 @@ export class FlaskDataImport extends Construct {
     }
   }
 }
-
-/**
- * How the manifest is made: the manifest script of the import program, run from the package's
- * `assets/data-import` folder against the old database.
- */
-const MANIFEST_COMMAND = 'python3 assets/data-import/make_manifest.py --dbname "$SOURCE_DATABASE_URL" --output';
 
 function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   if (vpc.privateSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };

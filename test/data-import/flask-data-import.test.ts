@@ -1,7 +1,9 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -192,14 +194,16 @@ describe('the import task', () => {
     [{ cpu: 1024, memoryLimitMiB: 512 }, 'dataImport.memoryLimitMiB 512 is not valid with cpu 1024'],
     [{ ephemeralStorage: Size.gibibytes(20) }, 'dataImport.ephemeralStorage must be whole GiB from 21 to 200 (Fargate\'s limits), got 20 GiB.'],
     [{ ephemeralStorage: Size.gibibytes(201) }, 'dataImport.ephemeralStorage must be whole GiB from 21 to 200 (Fargate\'s limits), got 201 GiB.'],
-    [{ restoreJobs: 0 }, 'dataImport.restoreJobs must be a whole number from 1 to 16'],
+    [{ migrationsTable: 'schema migrations' }, 'dataImport.migrationsTable must be a table name'],
+    [{ containerUser: 'root' }, 'dataImport.containerUser must not be root'],
+    [{ containerUser: '0:0' }, 'dataImport.containerUser must not be root'],
     [{ schema: 'App' }, 'dataImport.schema must be 1 to 63 lowercase letters'],
   ] as [FlaskDataImportOptions, string][])('%j is rejected', (options, message) => {
     expect(() => build(options)).toThrow(message);
   });
 
   test('the environment follows the import contract: connection settings, the app role, schema and jobs', () => {
-    const { stack, template, database } = build({ restoreJobs: 4 });
+    const { stack, template, database } = build({ migrationsTable: 'alembic_version' });
     const env_ = Object.fromEntries((container(template).Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
     expect(env_).toEqual({
       DB_HOST: stack.resolve(database.endpointAddress),
@@ -208,9 +212,8 @@ describe('the import task', () => {
       DB_SSLMODE: 'verify-full',
       DB_USER: 'flask_app',
       DB_SCHEMA: 'app',
-      IMPORT_JOBS: '4',
+      IMPORT_MIGRATIONS_TABLE: 'alembic_version',
       AWS_REGION: { Ref: 'AWS::Region' },
-      TMPDIR: '/tmp',
     });
   });
 
@@ -232,17 +235,39 @@ describe('the import task', () => {
     expect(env_.find((e) => e.Name === 'DB_USER')?.Value).toBe('flask');
   });
 
-  test('runs as a non-root user on a read-only root file system, writing to a /tmp volume, logging to its encrypted group', () => {
-    const { stack, template, importer } = build();
+  test('runs as containerUser, logging (blocking) to its encrypted log group', () => {
+    const { stack, template, importer } = build({ containerUser: '10001' });
     const c = container(template);
-    expect(c.User).toBe('10001:10001');
-    expect(c.ReadonlyRootFilesystem).toBe(true);
-    expect(c.MountPoints).toEqual([{ SourceVolume: 'work', ContainerPath: '/tmp', ReadOnly: false }]);
+    expect(c.User).toBe('10001');
+    expect(c.Essential).toBe(true);
+    expect(c.Command).toBeUndefined();
     expect(c.LogConfiguration).toEqual({
       LogDriver: 'awslogs',
       Options: { 'awslogs-group': stack.resolve(importer.logGroup.logGroupName), 'awslogs-stream-prefix': 'import', 'awslogs-region': 'ap-southeast-1', 'mode': 'blocking' },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365, KmsKeyId: stack.resolve(importer.encryptionKey.keyArn) });
+  });
+
+  test('by default runs the package\'s import image, built for linux/amd64, as its unprivileged user', () => {
+    const stack = new Stack(new App(), 'Import', { env });
+    const network = new FlaskServerlessVpc(stack, 'Network');
+    const database = new AuroraServerlessV2Db(stack, 'Db', { vpc: network.vpc, vpcSubnets: network.dataSubnets });
+    const importer = new FlaskDataImport(stack, 'Import', { vpc: network.vpc, database });
+    const asset = importer.node.findAll().find((c): c is ecr_assets.DockerImageAsset => c instanceof ecr_assets.DockerImageAsset)!;
+    expect(asset).toBeDefined();
+    const artifact = App.of(stack)!.synth().getStackByName(stack.stackName);
+    const manifest = JSON.parse(fs.readFileSync(path.join(artifact.assembly.directory, `${stack.stackName}.assets.json`), 'utf-8'));
+    const built = manifest.dockerImages[asset.assetHash];
+    expect(built.source.directory).toBe(`asset.${asset.assetHash}`);
+    expect(built.source.platform).toBe('linux/amd64');
+    expect(fs.existsSync(path.join(artifact.assembly.directory, built.source.directory, 'Dockerfile'))).toBe(true);
+    const c = container(Template.fromStack(stack));
+    expect(c.Command).toEqual(['python3', '/opt/data-import/import.py']);
+    expect(c.User).toBe('postgres');
+  });
+
+  test('with your own image and no containerUser, the image\'s USER applies', () => {
+    expect(container(build().template).User).toBeUndefined();
   });
 
   test('logRetention sets the log group\'s retention', () => {
@@ -322,6 +347,7 @@ describe('the stack outputs', () => {
     const o = outputs(stack);
     expect(Object.keys(o).sort()).toEqual(['DumpBucketName', 'DumpCommand', 'LogsCommand', 'ManifestCommand', 'ResultCommand', 'RunTaskCommand', 'UploadCommand']);
     expect(o.DumpCommand).toBe('pg_dump -Fc --dbname="$SOURCE_DATABASE_URL" -f dump.pgc');
+    expect(o.ManifestCommand).toBe('python3 make-manifest.py --dbname "$SOURCE_DATABASE_URL" --output dump.pgc.manifest.json');
     expect(o.UploadCommand).toMatch(/^aws s3 cp dump\.pgc s3:\/\/<ImportDumps[0-9A-F]+>\/dumps\/dump\.pgc --sse aws:kms --sse-kms-key-id <DbKey[0-9A-F]+\.Arn> --region <AWS::Region> && aws s3 cp dump\.pgc\.manifest\.json s3:\/\/<ImportDumps[0-9A-F]+>\/dumps\/dump\.pgc\.manifest\.json --sse aws:kms/);
     expect(o.ResultCommand).toMatch(/^aws ecs wait tasks-stopped --region <AWS::Region> --cluster <ImportCluster[0-9A-F]+> --tasks "\$TASK"; aws ecs describe-tasks .* --query 'tasks\[0\]\.\[containers\[0\]\.exitCode,stoppedReason\]' --output text$/);
     expect(o.LogsCommand).toMatch(/^aws logs tail <ImportLogs[0-9A-F]+> --region <AWS::Region> --follow --log-stream-name-prefix import\/Import\/$/);

@@ -14,13 +14,12 @@ import { AuroraServerlessV2Db, EgressMode, FlaskDataImport, FlaskServerlessPlatf
  * proofs also check that the command the user copies starts a task that can do its work.
  */
 
-// The import image is a local asset like the default one (an ECR image of the account); its
-// content does not matter to the proofs.
+// The app's image; the import runs its default image (the package's assets/data-import).
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', '..', 'integ', 'assets', 'echo-app'));
 
 function platform(egress?: EgressMode, singleAzEndpoints?: boolean): Stack {
   const stack = new Stack(new App(), 'Paths', { env: { account: ACCOUNT, region: REGION } });
-  new FlaskServerlessPlatform(stack, 'P', { image, network: egress ? { egress, singleAzEndpoints } : undefined, dataImport: { image } });
+  new FlaskServerlessPlatform(stack, 'P', { image, network: egress ? { egress, singleAzEndpoints } : undefined, dataImport: {} });
   return stack;
 }
 
@@ -37,7 +36,7 @@ function standalone(): Stack {
     ],
   });
   const database = new AuroraServerlessV2Db(stack, 'Db', { vpc });
-  new FlaskDataImport(stack, 'Import', { vpc, database, image });
+  new FlaskDataImport(stack, 'Import', { vpc, database });
   return stack;
 }
 
