@@ -257,3 +257,21 @@ export const IMPORT_PATHS: RuntimePath[] = [
     },
   },
 ];
+
+export const IMPORT_BEGIN = '<!-- import-paths-matrix:begin (generated from test/paths/lib/import-paths.ts; UPDATE_PATHS_MATRIX=1 npx jest test/paths/import-matrix) -->';
+export const IMPORT_END = '<!-- import-paths-matrix:end -->';
+
+/** The README's matrix of the data import's paths × modes. */
+export function importMatrixMarkdown(): string {
+  return [
+    IMPORT_BEGIN,
+    `| Data import path | ${IMPORT_MODES.map((m) => `\`${m.id}\``).join(' | ')} |`,
+    `|---|${IMPORT_MODES.map(() => ':-:').join('|')}|`,
+    ...IMPORT_PATHS.map((p) => `| ${p.title} | ${IMPORT_MODES.map(() => '✓').join(' | ')} |`),
+    '',
+    'Modes:',
+    '',
+    ...IMPORT_MODES.map((m) => `- \`${m.id}\`: ${m.description}`),
+    IMPORT_END,
+  ].join('\n');
+}
