@@ -286,7 +286,9 @@ export class FlaskDataImport extends Construct {
     });
     // Uploads that name no encryption get the bucket's key. One that asks for another (SSE-S3,
     // or `--sse aws:kms` without a key ID, which S3 serves with the AWS managed key aws/s3) is
-    // refused, so that every dump is under this key and its key policy.
+    // refused, so that every dump is under this key and its key policy. Requests without the
+    // headers pass: multipart parts never carry them, and a negated condition on a missing key
+    // holds, so each statement also requires its header to be there.
     this.bucket.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'DenyOtherEncryption',
       effect: iam.Effect.DENY,
@@ -301,7 +303,10 @@ export class FlaskDataImport extends Construct {
       principals: [new iam.AnyPrincipal()],
       actions: ['s3:PutObject'],
       resources: [this.bucket.arnForObjects('*')],
-      conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn } },
+      conditions: {
+        Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+        StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': key.keyArn },
+      },
     }));
     this.suppressBucketFindings(props.accessLogsBucket !== undefined, versioned, expireDumpsAfter);
 

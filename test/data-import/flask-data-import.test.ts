@@ -106,7 +106,10 @@ describe('the dump bucket', () => {
           Match.objectLike({
             Effect: 'Deny',
             Action: 's3:PutObject',
-            Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn } },
+            Condition: {
+              Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+              StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': keyArn },
+            },
           }),
         ]),
       },

@@ -112,3 +112,22 @@ test('a run-task command naming a task definition the template lacks is caught',
     o.Value['Fn::Join'][1] = o.Value['Fn::Join'][1].map((p: Json) => (typeof p === 'string' ? p.replace(/--task-definition \S+/, '--task-definition Other') : p));
   })).toThrow('names task definition Other, which the template does not define');
 });
+
+test('a key condition that also holds without the header (IfExists) refuses multipart parts and default-encrypted uploads', () => {
+  const problems = prove('import-upload', 'nat-gateway', (raw) => {
+    const [policy] = ids(raw, 'AWS::S3::BucketPolicy');
+    for (const s of raw.Resources[policy].Properties!.PolicyDocument.Statement) {
+      if (s.Sid === 'DenyOtherKeys') s.Condition = { StringNotEqualsIfExists: s.Condition.StringNotEquals };
+    }
+  });
+  expect(problems).toMatch(/an upload with no encryption header \(the bucket default; multipart parts\) is refused: .*ExplicitlyDenied/);
+});
+
+test('without the statement that requires a key ID, aws:kms alone (the AWS managed key) gets through', () => {
+  const problems = prove('import-upload', 'nat-gateway', (raw) => {
+    const [policy] = ids(raw, 'AWS::S3::BucketPolicy');
+    const doc = raw.Resources[policy].Properties!.PolicyDocument;
+    doc.Statement = doc.Statement.filter((s: Json) => s.Sid !== 'DenyOtherEncryption');
+  });
+  expect(problems).toMatch(/an upload with aws:kms without a key \(the AWS managed key\) is accepted/);
+});

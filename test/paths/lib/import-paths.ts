@@ -240,6 +240,48 @@ export const IMPORT_PATHS: RuntimePath[] = [
     },
   },
   {
+    id: 'import-upload',
+    title: 'Uploads: the upload command\'s encryption headers, no header (bucket default) and multipart parts pass the bucket policy; another key, aws:kms without a key, or SSE-S3 is refused',
+    prove(ctx) {
+      const t = ctx.t;
+      const upload = Object.entries(t.raw.Outputs ?? {}).find(([id]) => /UploadCommand/.test(id));
+      if (!upload) return ['no upload command in the outputs'];
+      const command = String(t.resolve(upload[1].Value));
+      return tasks(ctx).flatMap((task) => {
+        const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(task.dumpUri ?? '');
+        if (!m) return [`IMPORT_DUMP_URI ${task.dumpUri} is not an S3 URI`];
+        const keyArn = /--sse-kms-key-id (\S+)/.exec(command)?.[1];
+        const problems: string[] = [];
+        if (!command.includes(`${task.dumpUri} --sse aws:kms`)) problems.push(`the upload command does not upload to ${task.dumpUri} with --sse aws:kms`);
+        const bucketId = t.ofType('AWS::S3::Bucket').find((b) => t.ref(b) === m[1]);
+        const encryption = bucketId ? t.props(bucketId).BucketEncryption : undefined;
+        const sseDefault = encryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault;
+        const bucketKey = sseDefault?.KMSMasterKeyID;
+        if (!keyArn || keyArn !== bucketKey) problems.push(`the upload command names key ${keyArn}, the bucket encrypts with ${bucketKey}`);
+        // Whoever uploads: an administrator of the account, allowed everything by IAM.
+        const admin = { roleArn: `arn:aws:iam::${ACCOUNT}:role/admin`, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] };
+        const put = (headers: Record<string, string>) => ctx.iam.check({
+          caller: admin, action: 's3:PutObject', resource: `arn:aws:s3:::${m[1]}/${m[2]}`, context: headers,
+        });
+        const sse = 's3:x-amz-server-side-encryption';
+        const sseKey = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+        for (const [what, headers] of [['the command\'s headers', { [sse]: 'aws:kms', [sseKey]: keyArn ?? '' }], ['no encryption header (the bucket default; multipart parts)', {}]] as const) {
+          const d = put(headers);
+          if (!d.allowed) problems.push(`an upload with ${what} is refused: ${d.summary}`);
+        }
+        for (const [what, headers] of [
+          ['another key', { [sse]: 'aws:kms', [sseKey]: `arn:aws:kms:${REGION}:${ACCOUNT}:key/other` }],
+          ['aws:kms without a key (the AWS managed key)', { [sse]: 'aws:kms' }],
+          ['SSE-S3', { [sse]: 'AES256' }],
+        ] as const) {
+          const d = put(headers);
+          if (d.allowed) problems.push(`an upload with ${what} is accepted: ${d.summary}`);
+        }
+        return problems;
+      });
+    },
+  },
+  {
     id: 'import-least-privilege',
     title: 'The task role reads nothing but dumps: no object outside dumps/, no upload, no listing',
     prove(ctx) {
