@@ -3,5 +3,6 @@ export * from './monitoring';
 export * from './database';
 export * from './service';
 export * from './api';
+export * from './data-import';
 export * from './platform';
 export * from './cost';

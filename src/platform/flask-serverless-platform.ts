@@ -9,6 +9,7 @@ import { KeyedRestApi, KeyedRestApiOptions } from '../api';
 import { checkIntegRunnerCanRead } from '../core/integ-runner';
 import { newLogsKey } from '../core/kms';
 import { validateStageName } from '../core/validation';
+import { FlaskDataImport, FlaskDataImportOptions } from '../data-import';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcOptions } from '../network';
@@ -129,6 +130,14 @@ export interface FlaskServerlessPlatformProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
+   * Bring an existing PostgreSQL database's data across: a dump bucket and a one-off Fargate
+   * import task in the app subnets, with stack outputs giving each command (see the README,
+   * "Bringing your data across"). The dumps and the import logs are encrypted with the platform key.
+   * @default - no data import
+   */
+  readonly dataImport?: FlaskDataImportOptions;
+
+  /**
    * Lifetime of the JWTs the app issues, given to the container as `JWT_EXPIRES_SECONDS`.
    * @default Duration.hours(1)
    */
@@ -158,6 +167,8 @@ export class FlaskServerlessPlatform extends Construct {
   public readonly api: KeyedRestApi;
   /** The alarm topic and dashboard. */
   public readonly monitoring: FlaskServerlessMonitoring;
+  /** The data import, with `dataImport`. */
+  public readonly dataImport?: FlaskDataImport;
   /** The platform's KMS key (the one passed in, or the one created). */
   public readonly encryptionKey: kms.IKey;
   /** The Parameter Store path that holds the app's settings and secrets, e.g. `/flask-app/MyStack/Platform/Test/`. */
@@ -184,6 +195,12 @@ export class FlaskServerlessPlatform extends Construct {
       throw new Error(`jwtExpiry must be from 1 minute to 24 hours, got ${jwtExpiry.toSeconds()} s.`);
     }
     const production = (props.profile ?? PlatformProfile.STANDARD) === PlatformProfile.PRODUCTION;
+    // The import task runs in the app subnets and needs ECR, S3, CloudWatch Logs and Secrets
+    // Manager from there; an egress mode that gives a Fargate task none of them is refused.
+    const importEgress = props.network?.egress ?? EgressMode.NAT_GATEWAY;
+    if (props.dataImport && !props.vpc && !IMPORT_EGRESS.includes(importEgress)) {
+      throw new Error(`dataImport needs the app subnets to reach ECR, S3, CloudWatch Logs and Secrets Manager, which network.egress ${importEgress} does not give a Fargate task; choose ${IMPORT_EGRESS.join(', ')}, or remove dataImport.`);
+    }
     // A TLS listener is only useful if the API calls it over HTTPS by a name its certificate covers.
     const tlsCertificate = props.service?.tlsCertificate;
     const tlsHostname = props.api?.integrationTlsHostname;
@@ -295,6 +312,18 @@ export class FlaskServerlessPlatform extends Construct {
       listenerPort: this.service.listenerPort,
     });
 
+    if (props.dataImport) {
+      this.dataImport = new FlaskDataImport(this, 'DataImport', {
+        ...props.dataImport,
+        encryptionKey: props.dataImport.encryptionKey ?? encryptionKey,
+        vpc: this.vpc,
+        vpcSubnets: props.appSubnets ?? appSubnets,
+        database: this.database,
+        cluster: this.service.cluster,
+        assignPublicIp: publicTasks,
+      });
+    }
+
     this.monitoring = new FlaskServerlessMonitoring(this, 'Monitoring', {
       ...props.monitoring,
       encryptionKey: props.monitoring?.encryptionKey ?? encryptionKey,
@@ -346,6 +375,9 @@ export class FlaskServerlessPlatform extends Construct {
     ]);
   }
 }
+
+/** Egress modes whose app subnets give a Fargate task a way to ECR, S3, CloudWatch Logs and Secrets Manager. */
+const IMPORT_EGRESS: string[] = [EgressMode.NAT_GATEWAY, EgressMode.NAT_INSTANCE, EgressMode.VPC_ENDPOINTS, EgressMode.PUBLIC_SUBNETS];
 
 /**
  * `/flask-app/<stack name>/<construct path in the stack>/`: unique in the account and region,

@@ -9,6 +9,7 @@ import { buildStacks as databaseInteg } from '../../integ/integ.database';
 import { buildStacks as platformInteg } from '../../integ/integ.platform';
 import { buildStacks as serviceInteg } from '../../integ/integ.service';
 import { CloudWatchRoleMode, KeyedRestApi, KeyedRestApiOptions } from '../../src/api';
+import { FlaskDataImport } from '../../src/data-import';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../../src/database';
 import { EgressMode, FlaskServerlessVpc } from '../../src/network';
 import { FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src/platform';
@@ -119,4 +120,13 @@ export const SCENARIOS: Record<string, (app: App) => Stack[]> = {
   'network NAT gateway': vpcOnly(EgressMode.NAT_GATEWAY),
   'network NAT instance': vpcOnly(EgressMode.NAT_INSTANCE),
   'network VPC endpoints only': vpcOnly(EgressMode.VPC_ENDPOINTS),
+  'platform with data import': platform({ dataImport: {} }),
+  'data import on its own, versioned, with access logs': (app) => {
+    const stack = new Stack(app, 'DataImport', { env });
+    const network = new FlaskServerlessVpc(stack, 'Network');
+    const db = new AuroraServerlessV2Db(stack, 'Db', { vpc: network.vpc, vpcSubnets: network.dataSubnets });
+    const accessLogsBucket = s3.Bucket.fromBucketName(stack, 'AccessLogs', 's3-access-logs-111111111111');
+    new FlaskDataImport(stack, 'Import', { vpc: network.vpc, vpcSubnets: network.appSubnets, database: db, versioned: true, accessLogsBucket });
+    return [stack];
+  },
 };

@@ -99,6 +99,7 @@ export class ResolvedTemplate {
       case 'AWS::KMS::Key': return `key-${id}`;
       case 'AWS::StepFunctions::StateMachine': return this.arn('states', `stateMachine:${name('StateMachineName')}`);
       case 'AWS::Events::Rule': return name('Name');
+      case 'AWS::S3::Bucket': return name('BucketName').toLowerCase();
       default: return id;
     }
   }
@@ -141,6 +142,7 @@ export class ResolvedTemplate {
       case 'AWS::CloudWatch::Alarm.Arn': return this.arn('cloudwatch', `alarm:${this.resolve(p.AlarmName) ?? id}`);
       case 'AWS::EC2::EIP.AllocationId': return `eipalloc-${id}`;
       case 'AWS::ApiGateway::ApiKey.APIKeyId': return ref();
+      case 'AWS::S3::Bucket.Arn': return `arn:${PARTITION}:s3:::${ref()}`;
       default: {
         if (attr === 'Arn') {
           const service = r.Type.split('::')[1].toLowerCase();

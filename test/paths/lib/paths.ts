@@ -32,12 +32,12 @@ function logGroupArn(name: string): string {
   return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}`;
 }
 
-function denied(ctx: ProofContext, calls: Call[]): string[] {
+export function denied(ctx: ProofContext, calls: Call[]): string[] {
   return calls.map((c) => ctx.iam.check(c)).filter((d) => !d.allowed).map((d) => d.summary);
 }
 
 /** The service assumes the role (its trust policy, with the service's source conditions). */
-function assumes(ctx: ProofContext, roleId: string, service: string, sourceArn?: string): string[] {
+export function assumes(ctx: ProofContext, roleId: string, service: string, sourceArn?: string): string[] {
   return denied(ctx, [{
     caller: { service },
     action: 'sts:AssumeRole',
@@ -51,7 +51,7 @@ function assumes(ctx: ProofContext, roleId: string, service: string, sourceArn?:
  * CloudWatch Logs can use the log group's KMS key (if any): the Logs service principal calls
  * KMS with the log group's ARN as encryption context.
  */
-function logKeyProblems(ctx: ProofContext, logGroupName: string): string[] {
+export function logKeyProblems(ctx: ProofContext, logGroupName: string): string[] {
   const id = ctx.t.ofType('AWS::Logs::LogGroup').find((g) => ctx.t.ref(g) === logGroupName);
   if (!id) return [`log group ${logGroupName} is not in the template`];
   const key = ctx.t.props(id).KmsKeyId;
@@ -65,7 +65,7 @@ function logKeyProblems(ctx: ProofContext, logGroupName: string): string[] {
 }
 
 /** A role writes to a log group (stream `stream`), and Logs can use the group's key. */
-function writesLogs(ctx: ProofContext, roleId: string, logGroupName: string, stream: string, withDescribe = false): string[] {
+export function writesLogs(ctx: ProofContext, roleId: string, logGroupName: string, stream: string, withDescribe = false): string[] {
   const actions = ['logs:CreateLogStream', 'logs:PutLogEvents', ...(withDescribe ? ['logs:DescribeLogStreams'] : [])];
   return [
     ...denied(ctx, actions.map((action) => ({
@@ -113,12 +113,12 @@ function dependencies(t: ResolvedTemplate, id: string): Set<string> {
   return seen;
 }
 
-function requireSome<T>(items: T[], what: string): T[] {
+export function requireSome<T>(items: T[], what: string): T[] {
   if (items.length === 0) throw new Error(`the template has no ${what}: the proof has nothing to prove`);
   return items;
 }
 
-function servicesFrom(ctx: ProofContext, endpoints: Endpoint[], services: string[]): string[] {
+export function servicesFrom(ctx: ProofContext, endpoints: Endpoint[], services: string[]): string[] {
   return endpoints.flatMap((e) => services.flatMap((s) => ctx.net.serviceProblems(e, s).map((p) => `from ${e.subnet}: ${p}`)));
 }
 
