@@ -1,0 +1,224 @@
+"""Lambda entry points of the same image: the app behind API Gateway, and the deploy-time migration.
+
+The image's entry point stays the Fargate one; a Lambda function overrides it (see Dockerfile):
+EntryPoint ``["python3", "-m", "awslambdaric"]`` with Command ``["app.lambda_handler.handler"]``
+(serves API Gateway REST proxy events) or ``["app.lambda_handler.migrate"]`` (run once per deploy).
+
+``handler``: apig-wsgi turns each REST (v1) proxy event into a WSGI request for the unchanged Flask
+app (multiValueHeaders, multiValueQueryStringParameters, isBase64Encoded bodies) and the answer
+back into the proxy response, base64 and ``isBase64Encoded`` only for binary content types.
+
+- **One app per execution environment.** The modules are imported when Lambda loads this one (the
+  init phase; done ahead under provisioned concurrency); the app is built from the environment on
+  the first event and reused while the environment lives. A bad setting is answered as a JSON 500
+  naming nothing secret, and logged with the variable's name.
+- **Answered before the timeouts.** Each request's deadline (app/deadline.py) is the sooner of
+  REQUEST_DEADLINE_SECONDS (25 s, counted for the first event of an on-demand environment from the
+  moment this module started loading: API Gateway's 29 s clock was already running during the cold
+  start) and the function's remaining time less ``DEADLINE_MARGIN_SECONDS``. A database that does
+  not answer by then (paused Aurora still resuming, or down) gives 503 + ``Retry-After``, never a
+  function timeout that API Gateway would turn into a bare 504.
+- **No connection survives an invocation.** Lambda freezes the environment as soon as the handler
+  returns, for minutes or hours: a pooled connection would stay open on the server the whole time
+  and keep Aurora Serverless v2 from pausing, and the pool's own idle closer cannot run while
+  frozen. So the pool is closed after every event; the next one opens a connection again.
+
+``migrate``: the boot steps without ``serve`` (app/boot.py): check the image and the settings, wait
+for (and so wake) the database, apply pending migrations under the advisory lock. Returns a small
+JSON summary; any failure raises ``DeployStepError`` whose message is the real error, which the CDK
+trigger reports as the reason the deployment failed. It logs no secret (the boot log lines only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import psycopg
+from apig_wsgi import make_lambda_handler
+from flask import Flask
+
+# Every module the app uses is imported here, in Lambda's init phase, not by the first request.
+from . import auth, boot, create_app, deadline, health, todos  # noqa: F401
+from .config import ConfigError, Settings
+from .db import Database
+from .errors import error_body
+from .migrate import MigrationError
+from .migrate import migrate as apply_migrations
+
+log = logging.getLogger(__name__)
+
+# Kept free at the end of every invocation: closing the pool (up to 1 s when a connection attempt
+# is still under way), turning the answer into the proxy response, handing it to Lambda.
+DEADLINE_MARGIN_SECONDS = 2.0
+# The migration function also keeps this much of its timeout to raise a clear error itself.
+MIGRATE_MARGIN_SECONDS = 5.0
+
+
+class LambdaContext(Protocol):
+    """The part of Lambda's context object used here."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds before Lambda stops this invocation."""
+
+
+class DeployStepError(RuntimeError):
+    """A deploy-time step failed; the message is the real error (no secret), shown by the trigger."""
+
+
+def process_started() -> float:
+    """When this process started, on the ``time.monotonic()`` clock (now, if Linux does not say).
+
+    On a cold start the first request waited for all of it: the interpreter, the runtime client,
+    every import and building the app.
+    """
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            # Field 22, after the command name in parentheses: start time in clock ticks since boot.
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.monotonic()
+    return time.monotonic() - max(0.0, age)
+
+
+class LambdaApp:
+    """The Flask app of one execution environment, serving REST proxy events.
+
+    ``env`` is the environment contract (the same as on Fargate). ``started`` is when the
+    environment started (``time.monotonic()``): for the first event of an environment Lambda
+    started for that event (``AWS_LAMBDA_INITIALIZATION_TYPE`` ``on-demand``), the cold start counts
+    against the request deadline, because API Gateway's 29 s were running all along.
+    """
+
+    def __init__(self, env: Mapping[str, str], started: float) -> None:
+        self._env = env
+        on_demand = env.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") == "on-demand"
+        self._cold_since: float | None = started if on_demand else None
+        self._serving: tuple[Flask, Callable[[dict[str, Any], Any], dict[str, Any]]] | None = None
+
+    @property
+    def app(self) -> Flask:
+        """The Flask app, built from the environment on first use."""
+        return self._serve()[0]
+
+    def _serve(self) -> tuple[Flask, Callable[[dict[str, Any], Any], dict[str, Any]]]:
+        if self._serving is None:
+            app = create_app(Settings.from_env(self._env))
+            # binary_support: a response whose Content-Type is neither text nor JSON goes back in
+            # base64 with isBase64Encoded (API Gateway decodes it for the API's binaryMediaTypes).
+            self._serving = (app, make_lambda_handler(app, binary_support=True))
+        return self._serving
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Answer one REST proxy event."""
+        received = time.monotonic()
+        if not isinstance(event, dict) or "httpMethod" not in event:
+            raise ValueError("not an API Gateway REST proxy event (no httpMethod)")
+        try:
+            app, adapter = self._serve()
+        except ConfigError as exc:
+            log.error("lambda: bad setting: %s", exc)
+            return _json_response(event, 500, "internal_error", "The service is not configured correctly.")
+        settings: Settings = app.extensions["settings"]
+        db: Database = app.extensions["db"]
+        waited = 0.0
+        if self._cold_since is not None:
+            waited, self._cold_since = max(0.0, received - self._cold_since), None
+        left = context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
+        # app/deadline.py counts REQUEST_DEADLINE_SECONDS from the request's arrival: place the
+        # arrival so that the deadline is the sooner of that and the function's own end.
+        deadline.mark_arrival(received - max(waited, settings.request_deadline_seconds - left))
+        try:
+            return adapter(event, context)
+        finally:
+            db.close()
+
+
+def _json_response(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    response: dict[str, Any] = {
+        "statusCode": status,
+        "body": error_body(code, message).decode(),
+        "isBase64Encoded": False,
+    }
+    if "multiValueHeaders" in event:
+        response["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
+    else:
+        response["headers"] = headers
+    return response
+
+
+_ENVIRONMENT = LambdaApp(os.environ, process_started())
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The serving function's handler: one API Gateway REST proxy event in, its proxy response out."""
+    return _ENVIRONMENT(event, context)
+
+
+def run_deploy_steps(env: Mapping[str, str], budget_seconds: float) -> dict[str, Any]:
+    """Check the image, wake the database, migrate; a summary, or DeployStepError with the real error.
+
+    The same steps as the Fargate boot (app/boot.py) without serving.
+    """
+    env = dict(env)
+    # The image check builds the app, which needs a signing key; this function signs no token.
+    env.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+    try:
+        wake_seconds = min(_wake_deadline(env), budget_seconds)
+        settings, migrations = boot.check_image(env)
+    except (ConfigError, ValueError) as exc:
+        raise DeployStepError(f"bad setting: {exc}") from exc
+    except Exception as exc:  # an import error, a malformed migration file: the image is broken
+        raise DeployStepError(f"the image is broken: {type(exc).__name__}: {exc}") from exc
+    waiter = boot.Waiter(settings, max(1, int(wake_seconds)))
+    target = f"{settings.db_host}:{settings.db_port}"
+    boot.say(f"migrate: waiting up to {waiter.deadline_seconds} s for PostgreSQL at {target}")
+    if not waiter.tcp():
+        raise DeployStepError(f"the database at {target} never accepted a TCP connection ({waiter.elapsed()} s)")
+    conn = waiter.connect()
+    if conn is None:
+        raise DeployStepError(f"the database at {target} did not answer SELECT 1 within {waiter.elapsed()} s")
+    woke_after = float(waiter.elapsed())
+    with conn:
+        try:
+            applied = apply_migrations(conn, migrations, say=boot.say)
+        except MigrationError as exc:
+            raise DeployStepError(f"migration refused: {exc}") from exc
+        except psycopg.Error as exc:
+            failed = _first_pending(conn, [m.version for m in migrations], [m.name for m in migrations])
+            where = f"{failed} failed" if failed else "migrations failed"
+            raise DeployStepError(f"{where}: {type(exc).__name__}: {str(exc).strip()}") from exc
+    summary = {"applied": applied, "migrations": len(migrations), "woke_after_seconds": woke_after}
+    boot.say(f"migrate: done, {len(applied)} applied, {len(migrations)} in total")
+    return summary
+
+
+def _wake_deadline(env: Mapping[str, str]) -> int:
+    raw = env.get("DB_WAKE_DEADLINE_SECONDS", "").strip() or "120"
+    if not raw.isdigit() or int(raw) == 0:
+        raise ConfigError(f"DB_WAKE_DEADLINE_SECONDS must be a positive number of seconds, got {raw!r}")
+    return int(raw)
+
+
+def _first_pending(conn: psycopg.Connection[Any], versions: list[int], names: list[str]) -> str | None:
+    """The first migration not recorded: the one whose transaction just failed and rolled back."""
+    try:
+        recorded = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+    except psycopg.Error:
+        return None
+    return next((name for version, name in zip(versions, names, strict=True) if version not in recorded), None)
+
+
+def migrate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The migration function's handler, invoked by the deploy's trigger (the event is not used)."""
+    budget = context.get_remaining_time_in_millis() / 1000 - MIGRATE_MARGIN_SECONDS
+    started = time.monotonic()
+    summary = run_deploy_steps(os.environ, max(1.0, budget))
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    return summary
