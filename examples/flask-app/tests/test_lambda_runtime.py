@@ -34,6 +34,35 @@ from .test_lambda_handler import connections
 
 PREFIX = "/2018-06-01/runtime"
 
+# Loaded by the function's interpreter before anything else (PYTHONPATH): records every file the
+# process opens for writing, creates, renames or removes outside /tmp and /dev. Lambda's file
+# system is read-only but for /tmp, so the list must stay empty.
+WRITE_WATCH = """
+import os, sys
+_log = os.open(os.environ["WRITE_WATCH_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+def _outside(path):
+    path = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else ""
+    return bool(path) and not os.path.abspath(path).startswith(("/tmp/", "/dev/", "/proc/self/"))
+
+def _watch(event, args):
+    hit = None
+    if event == "open" and args:
+        path, mode, flags = (list(args) + [None, None])[:3]
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS)
+        if writes and _outside(path):
+            hit = path
+    elif event in ("os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.symlink", "os.link", "os.truncate"):
+        if args and _outside(args[0]):
+            hit = args[0]
+    if hit is not None:
+        os.write(_log, (event + " " + os.fsdecode(hit) + "\\n").encode())
+
+sys.addaudithook(_watch)
+"""
+
 
 class RuntimeApi:
     """The Lambda Runtime API for one execution environment: events in, results out."""
@@ -132,7 +161,12 @@ class Function:
 
     def __init__(self, handler: str, env: dict[str, str], tmp: Path) -> None:
         self.api = RuntimeApi()
-        self.log_path = tmp / f"{handler.rsplit('.', 1)[1]}.log"
+        name = handler.rsplit(".", 1)[1]
+        self.log_path = tmp / f"{name}.log"
+        watch = tmp / f"{name}-watch"
+        watch.mkdir()
+        (watch / "sitecustomize.py").write_text(WRITE_WATCH)
+        self.writes_path = tmp / f"{name}-writes.log"
         self._log = self.log_path.open("w")
         self.env = {
             "PATH": os.environ["PATH"],
@@ -142,6 +176,8 @@ class Function:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": "ap-southeast-1",
+            "PYTHONPATH": str(watch),
+            "WRITE_WATCH_LOG": str(self.writes_path),
             **env,
         }
         self.started = time.monotonic()
@@ -158,6 +194,11 @@ class Function:
     def output(self) -> str:
         """What the function logged."""
         return self.log_path.read_text()
+
+    @property
+    def writes(self) -> list[str]:
+        """Files written, created or removed outside /tmp so far."""
+        return self.writes_path.read_text().splitlines() if self.writes_path.exists() else []
 
     def close(self) -> None:
         """Kill the environment (a frozen one too) and stop the Runtime API."""
@@ -213,6 +254,7 @@ def test_the_serving_function_answers_proxy_events_and_holds_no_connection_while
     again = Reply(function.api.invoke(rest_event("GET", "/todos", headers=auth))[1])
     assert again.status == 200, "the thawed environment connects again"
     assert function.api.init_error is None
+    assert function.writes == [], "Lambda's file system is read-only outside /tmp"
     assert "Traceback" not in function.output and JWT_SECRET not in function.output
     REPORT.append(
         f"lambda (runtime client): cold start to the first answer {cold_start:.2f} s (process start, imports, "
@@ -244,3 +286,4 @@ def test_the_migration_function_reports_a_failing_migration_as_the_invocation_er
     assert pg.password not in json.dumps(error) and pg.password not in function.output
     with pg.connect(fresh_db) as conn:
         assert conn.execute("SELECT to_regclass('later')").fetchone() == (None,), "rolled back"
+    assert function.writes == []
