@@ -14,8 +14,8 @@ back into the proxy response, base64 and ``isBase64Encoded`` only for binary con
   naming nothing secret, and logged with the variable's name.
 - **Answered before the timeouts.** Each request's deadline (app/deadline.py) is the sooner of
   REQUEST_DEADLINE_SECONDS (25 s, counted for the first event of an on-demand environment from the
-  moment this module started loading: API Gateway's 29 s clock was already running during the cold
-  start) and the function's remaining time less ``DEADLINE_MARGIN_SECONDS``. A database that does
+  moment the process started: API Gateway's 29 s clock was already running during the cold start)
+  and the function's remaining time less ``DEADLINE_MARGIN_SECONDS``. A database that does
   not answer by then (paused Aurora still resuming, or down) gives 503 + ``Retry-After``, never a
   function timeout that API Gateway would turn into a bare 504.
 - **No connection survives an invocation.** Lambda freezes the environment as soon as the handler
