@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 # Kept free at the end of every invocation: closing the pool (up to 1 s when a connection attempt
 # is still under way), turning the answer into the proxy response, handing it to Lambda.
 DEADLINE_MARGIN_SECONDS = 2.0
+# An event that reaches a fresh environment within this long of its being ready is the one that
+# waited for the cold start; a later first event found it initialised ahead of time.
+COLD_EVENT_GAP_SECONDS = 1.0
 # The migration function also keeps this much of its timeout to raise a clear error itself.
 MIGRATE_MARGIN_SECONDS = 5.0
 
@@ -90,15 +93,19 @@ class LambdaApp:
     """The Flask app of one execution environment, serving REST proxy events.
 
     ``env`` is the environment contract (the same as on Fargate). ``started`` is when the
-    environment started (``time.monotonic()``): for the first event of an environment Lambda
-    started for that event (``AWS_LAMBDA_INITIALIZATION_TYPE`` ``on-demand``), the cold start counts
-    against the request deadline, because API Gateway's 29 s were running all along.
+    environment's process started and ``ready`` when it was ready for events (``time.monotonic()``;
+    default: now). When Lambda started the environment for the event it then hands over
+    (``AWS_LAMBDA_INITIALIZATION_TYPE`` ``on-demand``, and the event comes right when the
+    environment is ready), the cold start counts against that request's deadline: API Gateway's 29 s
+    were running all along. An environment initialised ahead of time (provisioned concurrency, or
+    Lambda's occasional early initialisation of on-demand ones) made nobody wait.
     """
 
-    def __init__(self, env: Mapping[str, str], started: float) -> None:
+    def __init__(self, env: Mapping[str, str], started: float, ready: float | None = None) -> None:
         self._env = env
         on_demand = env.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand") == "on-demand"
         self._cold_since: float | None = started if on_demand else None
+        self._ready = time.monotonic() if ready is None else ready
         self._serving: tuple[Flask, Callable[[dict[str, Any], Any], dict[str, Any]]] | None = None
 
     @property
@@ -128,7 +135,9 @@ class LambdaApp:
         db: Database = app.extensions["db"]
         waited = 0.0
         if self._cold_since is not None:
-            waited, self._cold_since = max(0.0, received - self._cold_since), None
+            if received - self._ready <= COLD_EVENT_GAP_SECONDS:
+                waited = max(0.0, received - self._cold_since)
+            self._cold_since = None
         left = context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
         # app/deadline.py counts REQUEST_DEADLINE_SECONDS from the request's arrival: place the
         # arrival so that the deadline is the sooner of that and the function's own end.
