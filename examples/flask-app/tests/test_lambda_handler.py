@@ -276,7 +276,7 @@ def test_no_connection_is_left_open_after_an_invocation(invoke: Invoke, env: dic
 
 
 @pytest.fixture
-def stopped_db(tmp_path: Path) -> Iterator[PgCluster]:
+def stopped_db() -> Iterator[PgCluster]:
     """A server of its own, migrated, then stopped (a test may start it again)."""
     cluster = PgCluster().init().start()
     try:
