@@ -47,7 +47,7 @@ from . import auth, boot, create_app, deadline, health, todos  # noqa: F401
 from .config import ConfigError, Settings
 from .db import Database
 from .errors import error_body
-from .migrate import MigrationError
+from .migrate import Migration, MigrationError
 from .migrate import migrate as apply_migrations
 
 log = logging.getLogger(__name__)
@@ -171,41 +171,57 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 def run_deploy_steps(env: Mapping[str, str], budget_seconds: float) -> dict[str, Any]:
-    """Check the image, wake the database, migrate; a summary, or DeployStepError with the real error.
+    """The deploy-time step within ``budget_seconds``: a summary, or DeployStepError with the real error.
 
-    The same steps as the Fargate boot (app/boot.py) without serving.
+    The wait for the database lasts at most DB_WAKE_DEADLINE_SECONDS and never past the budget.
+    ``boot.deploy`` (the admin step when DB_ADMIN_USER is set, then the migrations as the app's
+    role) does the work where app/boot.py has it; otherwise the boot's own steps without serving.
     """
+    try:
+        wake_seconds = max(1, int(min(_wake_deadline(env), budget_seconds)))
+    except ConfigError as exc:
+        raise DeployStepError(f"deploy: bad setting: {exc}") from exc
+    env = {**env, "DB_WAKE_DEADLINE_SECONDS": str(wake_seconds)}
+    started = time.monotonic()
+    deploy: Callable[[Mapping[str, str]], list[str]] = getattr(boot, "deploy", _boot_steps_without_serving)
+    failure: type[Exception] = getattr(boot, "StepFailedError", DeployStepError)
+    try:
+        applied = deploy(env)
+    except DeployStepError:
+        raise
+    except failure as exc:
+        raise DeployStepError(str(exc)) from exc
+    return {"applied": applied, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _boot_steps_without_serving(env: Mapping[str, str]) -> list[str]:
+    """Check the image and settings, wait for (wake) the database, migrate: app/boot.py's steps."""
     env = dict(env)
-    # The image check builds the app, which needs a signing key; this function signs no token.
+    # The image check builds the app, which needs a signing key; this step signs no token.
     env.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
     try:
-        wake_seconds = min(_wake_deadline(env), budget_seconds)
         settings, migrations = boot.check_image(env)
-    except (ConfigError, ValueError) as exc:
-        raise DeployStepError(f"bad setting: {exc}") from exc
+    except ConfigError as exc:
+        raise DeployStepError(f"deploy: bad setting: {exc}") from exc
     except Exception as exc:  # an import error, a malformed migration file: the image is broken
-        raise DeployStepError(f"the image is broken: {type(exc).__name__}: {exc}") from exc
-    waiter = boot.Waiter(settings, max(1, int(wake_seconds)))
+        raise DeployStepError(f"deploy: the image is broken: {type(exc).__name__}: {exc}") from exc
+    waiter = boot.Waiter(settings, _wake_deadline(env))
     target = f"{settings.db_host}:{settings.db_port}"
-    boot.say(f"migrate: waiting up to {waiter.deadline_seconds} s for PostgreSQL at {target}")
+    boot.say(f"deploy: waiting up to {waiter.deadline_seconds} s for PostgreSQL at {target}")
     if not waiter.tcp():
-        raise DeployStepError(f"the database at {target} never accepted a TCP connection ({waiter.elapsed()} s)")
+        raise DeployStepError(f"deploy: gave up after {waiter.elapsed()} s: {target} never accepted a TCP connection")
     conn = waiter.connect()
     if conn is None:
-        raise DeployStepError(f"the database at {target} did not answer SELECT 1 within {waiter.elapsed()} s")
-    woke_after = float(waiter.elapsed())
+        raise DeployStepError(f"deploy: gave up after {waiter.elapsed()} s: the database did not answer SELECT 1")
     with conn:
         try:
             applied = apply_migrations(conn, migrations, say=boot.say)
-        except MigrationError as exc:
-            raise DeployStepError(f"migration refused: {exc}") from exc
-        except psycopg.Error as exc:
-            failed = _first_pending(conn, [m.version for m in migrations], [m.name for m in migrations])
-            where = f"{failed} failed" if failed else "migrations failed"
-            raise DeployStepError(f"{where}: {type(exc).__name__}: {str(exc).strip()}") from exc
-    summary = {"applied": applied, "migrations": len(migrations), "woke_after_seconds": woke_after}
+        except (MigrationError, psycopg.Error) as exc:
+            failed = _first_pending(conn, migrations) if isinstance(exc, psycopg.Error) else None
+            where = f"{failed}: " if failed else ""
+            raise DeployStepError(f"migrate: failed: {where}{type(exc).__name__}: {str(exc).strip()}") from exc
     boot.say(f"migrate: done, {len(applied)} applied, {len(migrations)} in total")
-    return summary
+    return applied
 
 
 def _wake_deadline(env: Mapping[str, str]) -> int:
@@ -215,19 +231,20 @@ def _wake_deadline(env: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _first_pending(conn: psycopg.Connection[Any], versions: list[int], names: list[str]) -> str | None:
+def _first_pending(conn: psycopg.Connection[Any], migrations: list[Migration]) -> str | None:
     """The first migration not recorded: the one whose transaction just failed and rolled back."""
     try:
         recorded = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
     except psycopg.Error:
         return None
-    return next((name for version, name in zip(versions, names, strict=True) if version not in recorded), None)
+    return next((m.name for m in migrations if m.version not in recorded), None)
 
 
 def migrate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The migration function's handler, invoked by the deploy's trigger (the event is not used)."""
+    """The migration function's handler, invoked by the deploy's trigger (the event is not used).
+
+    Returns ``{"applied": [names], "seconds": duration}``; raises DeployStepError with the real
+    error, which the trigger shows as the reason the deployment failed.
+    """
     budget = context.get_remaining_time_in_millis() / 1000 - MIGRATE_MARGIN_SECONDS
-    started = time.monotonic()
-    summary = run_deploy_steps(os.environ, max(1.0, budget))
-    summary["seconds"] = round(time.monotonic() - started, 3)
-    return summary
+    return run_deploy_steps(os.environ, max(1.0, budget))

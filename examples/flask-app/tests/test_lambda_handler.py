@@ -408,7 +408,7 @@ def test_migrate_applies_the_migrations_once(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("JWT_SECRET", raising=False)  # the migration function does not get it
     first = lambda_handler.migrate({}, context(300))
-    assert first["applied"] == ["0001_users_and_todos.sql"] and first["migrations"] == 1
+    assert first["applied"] == ["0001_users_and_todos.sql"] and first["seconds"] > 0
     second = lambda_handler.migrate({}, context(300))
     assert second["applied"] == []
     output = capsys.readouterr().out
@@ -426,7 +426,8 @@ def test_a_failing_migration_raises_with_its_name_and_the_databases_error(
     with pytest.raises(DeployStepError) as failure:
         run_deploy_steps(env, 60)
     message = str(failure.value)
-    assert message.startswith('0002_add_priority.sql failed: SyntaxError: syntax error at or near "SELEC"'), message
+    assert message.startswith("migrate: failed: "), message
+    assert 'SyntaxError: syntax error at or near "SELEC"' in message, message
     with pg.connect(fresh_db) as conn:
         recorded = [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY version")]
         column = conn.execute(
@@ -441,7 +442,7 @@ def test_an_edited_migration_is_refused_with_the_reason(pg: PgServer, fresh_db: 
     run_deploy_steps(pg.db_env(fresh_db), 60)
     edited = tmp_path / "0001_users_and_todos.sql"
     edited.write_text((DEFAULT_DIR / "0001_users_and_todos.sql").read_text() + "\n-- edited\n")
-    refused = r"migration refused: 0001_users_and_todos\.sql changed after it was applied"
+    refused = r"migrate: failed: .*0001_users_and_todos\.sql changed after it was applied"
     with pytest.raises(DeployStepError, match=refused):
         run_deploy_steps({**pg.db_env(fresh_db), "MIGRATIONS_DIR": str(tmp_path)}, 60)
 
@@ -449,13 +450,13 @@ def test_an_edited_migration_is_refused_with_the_reason(pg: PgServer, fresh_db: 
 def test_migrate_gives_up_within_its_budget_when_the_database_never_answers(pg: PgServer) -> None:
     env = {**pg.db_env("postgres"), "DB_PORT": str(free_port())}
     started = time.monotonic()
-    with pytest.raises(DeployStepError, match="never accepted a TCP connection"):
+    with pytest.raises(DeployStepError, match=r"gave up after .* never accepted a TCP connection"):
         run_deploy_steps(env, 3)
     assert time.monotonic() - started < 10
 
 
 def test_a_bad_setting_fails_the_deploy_step_naming_it(pg: PgServer) -> None:
-    with pytest.raises(DeployStepError, match="bad setting: DB_SSLMODE must be one of"):
+    with pytest.raises(DeployStepError, match="deploy: bad setting: DB_SSLMODE must be one of"):
         run_deploy_steps({**pg.db_env("postgres"), "DB_SSLMODE": "sometimes"}, 10)
 
 

@@ -276,13 +276,14 @@ def test_the_migration_function_reports_a_failing_migration_as_the_invocation_er
     event = {"RequestType": "Create", "ResourceProperties": {"HandlerArn": "arn:aws:lambda:...:f"}}
     kind, summary = function.api.invoke(event, timeout_seconds=300)
     assert kind == "response", summary
-    assert summary["applied"] == ["0001_users_and_todos.sql"] and summary["migrations"] == 1
+    assert summary["applied"] == ["0001_users_and_todos.sql"]
 
     (migrations / "0002_broken.sql").write_text("CREATE TABLE later (id int);\nSELECT no_such_column FROM todos;\n")
     kind, error = function.api.invoke(event, timeout_seconds=300)
     assert kind == "error"
     assert error["errorType"] == "DeployStepError"
-    assert error["errorMessage"].startswith('0002_broken.sql failed: UndefinedColumn: column "no_such_column"'), error
+    assert error["errorMessage"].startswith("migrate: failed: "), error
+    assert 'UndefinedColumn: column "no_such_column" does not exist' in error["errorMessage"], error
     assert pg.password not in json.dumps(error) and pg.password not in function.output
     with pg.connect(fresh_db) as conn:
         assert conn.execute("SELECT to_regclass('later')").fetchone() == (None,), "rolled back"
