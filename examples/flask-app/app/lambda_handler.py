@@ -23,10 +23,10 @@ back into the proxy response, base64 and ``isBase64Encoded`` only for binary con
   and keep Aurora Serverless v2 from pausing, and the pool's own idle closer cannot run while
   frozen. So the pool is closed after every event; the next one opens a connection again.
 
-``migrate``: the boot steps without ``serve`` (app/boot.py): check the image and the settings, wait
-for (and so wake) the database, apply pending migrations under the advisory lock. Returns a small
-JSON summary; any failure raises ``DeployStepError`` whose message is the real error, which the CDK
-trigger reports as the reason the deployment failed. It logs no secret (the boot log lines only).
+``migrate``: the deploy-time step of app/boot.py, once per deploy: wait for (and so wake) the
+database, the admin step when DB_ADMIN_USER is set, the pending migrations under the advisory lock.
+Returns a small JSON summary; any failure raises ``DeployStepError`` whose message is the real
+error, which the CDK trigger reports as the reason the deployment failed. It logs no secret.
 """
 
 from __future__ import annotations
