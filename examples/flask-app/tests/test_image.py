@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import runpy
+from importlib import metadata
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from app.config import ConfigError, Settings
 
@@ -65,10 +69,46 @@ def test_gunicorn_is_tuned_for_a_quarter_vcpu_and_the_shutdown_budget() -> None:
     assert conf["bind"] == "0.0.0.0:8000"
 
 
-def test_every_runtime_requirement_is_pinned() -> None:
+def _pins() -> dict[str, str]:
     lines = [line.strip() for line in (APP_DIR / "requirements.txt").read_text().splitlines()]
     requirements = [line for line in lines if line and not line.startswith("#")]
     assert requirements and all(re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[0-9][^ ]*", r) for r in requirements)
+    return {canonicalize_name(name): version for name, version in (r.split("==") for r in requirements)}
+
+
+def test_every_runtime_requirement_is_pinned() -> None:
+    assert _pins()
+
+
+def test_every_dependency_of_a_pinned_package_is_pinned_too() -> None:
+    pins = _pins()
+    environment = {"extra": "", "python_version": "3.12", "python_full_version": "3.12.11", "sys_platform": "linux"}
+    missing = set()
+    for name in pins:
+        for spec in metadata.requires(name) or []:
+            requirement = Requirement(spec)
+            applies = requirement.marker is None or requirement.marker.evaluate(environment)
+            if applies and canonicalize_name(requirement.name) not in pins:
+                missing.add(f"{requirement.name} (for {name})")
+    assert missing == set()
+
+
+def test_the_lambda_adapter_and_runtime_client_are_in_the_image() -> None:
+    assert {"apig-wsgi", "awslambdaric"} <= set(_pins())
+
+
+def test_the_documented_lambda_overrides_name_handlers_that_exist() -> None:
+    overrides = re.findall(r'EntryPoint \["python3", "-m", "awslambdaric"\], Command \["([a-z_.]+)"\]', DOCKERFILE)
+    assert overrides == ["app.lambda_handler.handler", "app.lambda_handler.migrate"]
+    for override in overrides:
+        module, name = override.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), name))
+    assert "PYTHONPATH=/app" in DOCKERFILE and _instructions("WORKDIR") == ["/app"]
+
+
+def test_lambdas_own_user_can_read_every_file_the_image_sets_a_mode_on() -> None:
+    modes = re.findall(r"chmod\s+(?:-R\s+)?([0-7]{3,4})", DOCKERFILE)
+    assert modes and all(int(mode[-1]) & 4 for mode in modes), modes
 
 
 # --- build context ------------------------------------------------------------------------
@@ -116,6 +156,8 @@ def ignore_patterns() -> list[str]:
     "path",
     [
         "tests/test_todos.py",
+        "tests/test_lambda_handler.py",
+        "tests/lambda_events.py",
         "tests/conftest.py",
         "bench/bench_todos.sh",
         "docs/openapi.yaml",
