@@ -54,6 +54,7 @@ ENVIRONMENT
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,7 +82,7 @@ MANIFEST_FORMAT = "cdk-flask-serverless/data-import-manifest/1"
 PROGRESS_SECONDS = 30.0
 
 
-class ImportError_(Exception):
+class StopImportError(Exception):
     """A failure with the exit status it means and a message for the log."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -94,8 +95,8 @@ def say(message: str) -> None:
     print(f"import: {message}", flush=True)
 
 
-def fail(status: int, message: str) -> ImportError_:
-    return ImportError_(status, message)
+def fail(status: int, message: str) -> StopImportError:
+    return StopImportError(status, message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +175,9 @@ class Settings:
         for uri in (settings.dump_uri, settings.manifest_uri):
             store_for(uri)  # an unsupported scheme fails here, before anything else
         if settings.app_user == settings.admin_user:
-            raise fail(EXIT_BAD_INPUT, f"DB_USER {settings.app_user!r} is the administrator; the app has a role of its own")
+            raise fail(
+                EXIT_BAD_INPUT, f"DB_USER {settings.app_user!r} is the administrator; the app has a role of its own"
+            )
         return settings
 
     def bookkeeping(self) -> set[str]:
@@ -283,7 +286,9 @@ class S3Store(Store):
             return fn()
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            raise fail(EXIT_BAD_INPUT, f"{uri}: {action} failed: {error.get('Code')} {error.get('Message', '')}".rstrip()) from exc
+            raise fail(
+                EXIT_BAD_INPUT, f"{uri}: {action} failed: {error.get('Code')} {error.get('Message', '')}".rstrip()
+            ) from exc
         except BotoCoreError as exc:
             raise fail(EXIT_BAD_INPUT, f"{uri}: {action} failed: {exc}") from exc
 
@@ -354,7 +359,9 @@ def wake(settings: Settings) -> Any:
         attempt += 1
         left = started + settings.wake_deadline - time.monotonic()
         try:
-            conn = psycopg.connect(**settings.conninfo(), connect_timeout=max(2, min(20, int(left) + 1)), autocommit=True)
+            conn = psycopg.connect(
+                **settings.conninfo(), connect_timeout=max(2, min(20, int(left) + 1)), autocommit=True
+            )
             conn.execute("SELECT 1")
             say(f"database answered after {time.monotonic() - started:.1f} s (attempt {attempt})")
             return conn
@@ -411,7 +418,8 @@ def tables_with_rows(conn: Any, bookkeeping: set[str]) -> list[str]:
     from psycopg import sql
 
     names = conn.execute(
-        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
         f" WHERE c.relkind = 'r' AND n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_temp\\_%%'"
         " AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'"
         " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass"
@@ -422,7 +430,9 @@ def tables_with_rows(conn: Any, bookkeeping: set[str]) -> list[str]:
     for schema, table in names:
         if table in bookkeeping:
             continue
-        query = sql.SQL("SELECT EXISTS (SELECT 1 FROM ONLY {}.{})").format(sql.Identifier(schema), sql.Identifier(table))
+        query = sql.SQL("SELECT EXISTS (SELECT 1 FROM ONLY {}.{})").format(
+            sql.Identifier(schema), sql.Identifier(table)
+        )
         if conn.execute(query).fetchone()[0]:
             holding.append(f"{schema}.{table}")
     return holding
@@ -477,8 +487,10 @@ def read_contents(pg_restore: str, dump: Path) -> Contents:
             contents.large_objects += 1
         # The public schema exists in every database and belongs to the database owner: its
         # comment and a CREATE SCHEMA public (dumps of some versions) are left out.
-        if desc in ("SCHEMA", "COMMENT") and rest[:2] in (["-", "public"], ["-", "SCHEMA"]) and (
-            desc == "SCHEMA" or " ".join(rest[1:3]) == "SCHEMA public"
+        if (
+            desc in ("SCHEMA", "COMMENT")
+            and rest[:2] in (["-", "public"], ["-", "SCHEMA"])
+            and (desc == "SCHEMA" or " ".join(rest[1:3]) == "SCHEMA public")
         ):
             contents.skipped.append(match.group(4))
             kept.append(";" + line)
@@ -582,11 +594,13 @@ BEGIN
               WHERE c.relkind = 'r' AND n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg\\_%'
                 AND c.relname NOT IN ({bookkeeping})
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                                 WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                                 WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                                   AND d.objid = c.oid AND d.deptype = 'e')
     LOOP
       EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %I.%I)', t.nspname, t.relname) INTO found;
       IF found THEN
-        RAISE EXCEPTION 'import: %.% holds rows now (written since the first check); set IMPORT_REPLACE=1 to replace them',
+        RAISE EXCEPTION 'import: %.% holds rows now (written since the first check); '
+                        'set IMPORT_REPLACE=1 to replace them',
           t.nspname, t.relname;
       END IF;
     END LOOP;
@@ -620,7 +634,9 @@ $clear$;"""
     return "\n".join(lines) + "\n"
 
 
-def after_restore(settings: Settings, contents: Contents, manifest: Manifest) -> tuple[str, dict[tuple[str, str], tuple[str, str]]]:
+def after_restore(
+    settings: Settings, contents: Contents, manifest: Manifest
+) -> tuple[str, dict[tuple[str, str], tuple[str, str]]]:
     """Inside the transaction, after the dump: map public into the app's schema, hand every
     object to the app's role, compare the counts. Returns the SQL and where each table went."""
     schema, role = settings.app_schema, settings.app_user
@@ -783,7 +799,9 @@ def relay(source: Any, sink: Any, counter: list[int]) -> None:
         counter[0] += n
 
 
-def restore(settings: Settings, dump: Path, contents: Contents, manifest: Manifest) -> dict[tuple[str, str], tuple[str, str]]:
+def restore(
+    settings: Settings, dump: Path, contents: Contents, manifest: Manifest
+) -> dict[tuple[str, str], tuple[str, str]]:
     """pg_restore | psql in one transaction; COMMIT only if pg_restore succeeded and counts match."""
     pg_restore, psql = tool("pg_restore"), tool("psql")
     work = Path(tempfile.mkdtemp(prefix="import-", dir=settings.work_dir))
@@ -829,17 +847,13 @@ def restore(settings: Settings, dump: Path, contents: Contents, manifest: Manife
                 # Only now, with the whole dump sent without an error, can COMMIT follow.
                 psql_proc.stdin.write(post.encode() + b"COMMIT;\n")
         except BrokenPipeError:
-            pass
+            pass  # psql stopped at an error: its message says why
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 psql_proc.stdin.close()  # without COMMIT the server rolls the transaction back
-            except BrokenPipeError:
-                pass
         psql_status = psql_proc.wait()
         reader.join()
-        restore_errors = [
-            line for line in restore_err.read_text(errors="replace").splitlines() if line.strip()
-        ]
+        restore_errors = [line for line in restore_err.read_text(errors="replace").splitlines() if line.strip()]
         if status != 0 and not (psql_status != 0 and _broken_pipe(restore_errors)):
             shown = "\n  ".join(restore_errors[-10:]) or f"exit status {status}"
             detail = "\n  ".join(errors[-10:])
@@ -907,7 +921,10 @@ def sha256_of(path: Path) -> str:
 def download(settings: Settings) -> tuple[Path, Manifest, int]:
     manifest_store = store_for(settings.manifest_uri)
     manifest = Manifest.parse(manifest_store.read_text(settings.manifest_uri, 10 * 1024 * 1024), settings.manifest_uri)
-    say(f"manifest: {len(manifest.tables)} tables, {sum(manifest.tables.values())} rows (source PostgreSQL {manifest.source_version})")
+    say(
+        f"manifest: {len(manifest.tables)} tables, {sum(manifest.tables.values())} rows "
+        f"(source PostgreSQL {manifest.source_version})"
+    )
     store = store_for(settings.dump_uri)
     size = store.size(settings.dump_uri)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
@@ -952,10 +969,13 @@ def run(env: dict[str, str]) -> int:
         restorer = tool_major(pg_restore)
         say(
             f"dump made by pg_dump {contents.dumped_by} from PostgreSQL {contents.dumped_from}: "
-            f"{len(contents.tables)} tables, {contents.large_objects} large objects; restoring with pg_restore {restorer}"
+            f"{len(contents.tables)} tables, {contents.large_objects} large objects; "
+            f"restoring with pg_restore {restorer}"
         )
         if major(contents.dumped_from) and major(contents.dumped_from) < 11:
-            raise fail(EXIT_BAD_INPUT, f"the source runs PostgreSQL {contents.dumped_from}; the import supports 11 and newer")
+            raise fail(
+                EXIT_BAD_INPUT, f"the source runs PostgreSQL {contents.dumped_from}; the import supports 11 and newer"
+            )
         if major(contents.dumped_by) > restorer:
             raise fail(
                 EXIT_BAD_INPUT,
@@ -991,7 +1011,8 @@ def run(env: dict[str, str]) -> int:
     analyzed = analyze(settings, sorted(set(moved.values())))
     say(
         f"imported and verified: {len(manifest.tables)} tables, {rows} rows, {size / 1e6:.1f} MB dump; "
-        f"restore {restore_seconds:.1f} s ({rows / restore_seconds:,.0f} rows/s, {size / 1e6 / restore_seconds:.1f} MB/s "
+        f"restore {restore_seconds:.1f} s ({rows / restore_seconds:,.0f} rows/s, "
+        f"{size / 1e6 / restore_seconds:.1f} MB/s "
         f"of dump), ANALYZE {analyzed:.1f} s, {time.monotonic() - started:.1f} s in all"
     )
     return 0
@@ -1015,7 +1036,7 @@ def analyze(settings: Settings, tables: list[tuple[str, str]]) -> float:
 def main() -> int:
     try:
         return run(dict(os.environ))
-    except ImportError_ as exc:
+    except StopImportError as exc:
         say(f"failed: {exc}")
         return exc.status
     except Exception as exc:  # a fault of this program: its type and message, never the environment

@@ -39,7 +39,8 @@ FORMAT = "cdk-flask-serverless/data-import-manifest/1"
 SEP = "\x1f"  # between fields of psql's unaligned output: cannot occur in a name
 
 TABLES = r"""
-SELECT format('SELECT %L || chr(31) || %L || chr(31) || count(*) FROM ONLY %I.%I', n.nspname, c.relname, n.nspname, c.relname)
+SELECT format('SELECT %L || chr(31) || %L || chr(31) || count(*) FROM ONLY %I.%I',
+              n.nspname, c.relname, n.nspname, c.relname)
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p')
    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -97,17 +98,28 @@ def main(argv: list[str] | None = None) -> int:
         session.stdin.flush()  # type: ignore[union-attr]
 
     send("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
-    send("SELECT current_setting('server_version') || chr(31) || current_database() || chr(31) || pg_catalog.pg_export_snapshot();")
+    send(
+        "SELECT current_setting('server_version') || chr(31) || current_database()"
+        " || chr(31) || pg_catalog.pg_export_snapshot();"
+    )
     version, database, snapshot = read_line(session).split(SEP)
     dump = None
     if args.dump:
         pg_dump = tool("pg_dump", args.pg_bin)
-        print(f"make-manifest: pg_dump -Fc of {database} (PostgreSQL {version}) at snapshot {snapshot}", file=sys.stderr)
-        status = subprocess.run([pg_dump, "-Fc", "--snapshot", snapshot, "-f", args.dump, *connect, *args.pg_dump_args]).returncode
+        print(
+            f"make-manifest: pg_dump -Fc of {database} (PostgreSQL {version}) at snapshot {snapshot}", file=sys.stderr
+        )
+        status = subprocess.run(
+            [pg_dump, "-Fc", "--snapshot", snapshot, "-f", args.dump, *connect, *args.pg_dump_args]
+        ).returncode
         if status != 0:
             session.kill()
             sys.exit(f"make-manifest: pg_dump failed (exit {status}); no manifest written")
-        dump = {"file": os.path.basename(args.dump), "bytes": os.path.getsize(args.dump), "sha256": sha256_of(args.dump)}
+        dump = {
+            "file": os.path.basename(args.dump),
+            "bytes": os.path.getsize(args.dump),
+            "sha256": sha256_of(args.dump),
+        }
     send(TABLES + r"\gexec")
     send("COMMIT;")
     session.stdin.close()
@@ -121,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         tables.append({"schema": schema, "table": table, "rows": int(rows)})
     manifest = {
         "format": FORMAT,
-        "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "source": {"server_version": version, "database": database},
         "dump": dump,
         "tables": tables,

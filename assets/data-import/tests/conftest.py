@@ -66,7 +66,9 @@ class Server:
     def port(self) -> int:
         return self.cluster.port  # type: ignore[attr-defined]
 
-    def connect(self, dbname: str = "postgres", user: str = "postgres", password: str | None = None) -> psycopg.Connection:
+    def connect(
+        self, dbname: str = "postgres", user: str = "postgres", password: str | None = None
+    ) -> psycopg.Connection:
         return psycopg.connect(
             host="127.0.0.1",
             port=self.port,
@@ -230,5 +232,7 @@ def table_snapshot(target: Server, dbname: str) -> dict[str, object]:
         for schema, table, owner in tables:
             rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY 1').fetchall()
             snapshot[f"{schema}.{table}"] = (owner, [tuple(str(v) for v in r) for r in rows])
-        snapshot["large objects"] = conn.execute("SELECT oid::bigint FROM pg_largeobject_metadata ORDER BY 1").fetchall()
+        snapshot["large objects"] = conn.execute(
+            "SELECT oid::bigint FROM pg_largeobject_metadata ORDER BY 1"
+        ).fetchall()
     return snapshot

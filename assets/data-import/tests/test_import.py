@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 from conftest import (
     APP_PASSWORD,
@@ -117,7 +113,9 @@ def fill_tricky(source: Server, dbname: str) -> None:
             conn.execute("SELECT nextval('invoice_numbers')")
 
 
-def rows_of(server: Server, dbname: str, query: str, user: str = "postgres", password: str | None = None) -> list[tuple]:
+def rows_of(
+    server: Server, dbname: str, query: str, user: str = "postgres", password: str | None = None
+) -> list[tuple]:
     with server.connect(dbname, user, password) as conn:
         return conn.execute(query).fetchall()
 
@@ -160,12 +158,19 @@ def test_the_reference_apps_data_is_served_by_the_app_after_the_import(
     with app_client(target, importer.dbname, APP_ROLE, APP_PASSWORD) as client:
         headers = login(client, "user0")
         todos = client.get("/todos", headers=headers).get_json()  # type: ignore[attr-defined]
-        assert [t["title"] for t in todos["items"]] == [SECRET_TITLE, "todo 1 of user0", "todo 2 of user0", "todo 3 of user0"]
+        assert [t["title"] for t in todos["items"]] == [
+            SECRET_TITLE,
+            "todo 1 of user0",
+            "todo 2 of user0",
+            "todo 3 of user0",
+        ]
         # The identity sequence went on where the source stopped: no clash with imported ids.
         created = client.post("/todos", json={"title": "after the import"}, headers=headers)  # type: ignore[attr-defined]
         assert created.status_code == 201
         assert created.get_json()["id"] == 13
-        assert client.post("/auth/register", json={"username": "newcomer", "password": USER_PASSWORD}).status_code == 201  # type: ignore[attr-defined]
+        assert (
+            client.post("/auth/register", json={"username": "newcomer", "password": USER_PASSWORD}).status_code == 201
+        )  # type: ignore[attr-defined]
 
 
 def test_tricky_types_large_objects_and_sequences_survive(
@@ -184,13 +189,15 @@ def test_tricky_types_large_objects_and_sequences_survive(
     assert target_rows == source_rows
     # The next values of a serial column and of a standalone sequence are the source's.
     source_next = rows_of(source, source_db, "SELECT nextval('tricky_id_seq'), nextval('invoice_numbers')")
-    target_next = rows_of(target, importer.dbname, "SELECT nextval('app.tricky_id_seq'), nextval('app.invoice_numbers')")
+    target_next = rows_of(
+        target, importer.dbname, "SELECT nextval('app.tricky_id_seq'), nextval('app.invoice_numbers')"
+    )
     assert target_next == source_next == [(51, 1035)]
     # Other schemas come across as they are; every object belongs to the app's role.
     assert rows_of(target, importer.dbname, "SELECT * FROM reporting.daily ORDER BY 1")[1][1] == 12
-    assert rows_of(target, importer.dbname, "SELECT DISTINCT pg_get_userbyid(lomowner) FROM pg_largeobject_metadata") == [
-        (APP_ROLE,)
-    ]
+    assert rows_of(
+        target, importer.dbname, "SELECT DISTINCT pg_get_userbyid(lomowner) FROM pg_largeobject_metadata"
+    ) == [(APP_ROLE,)]
     # The app's role uses all of it by its search path (its schema), as the app would.
     as_app = rows_of(
         target,
@@ -250,7 +257,9 @@ def test_a_corrupted_dump_fails_with_pg_restores_error_and_changes_nothing(
     assert importer.run(make_dump(source, source_db, tmp_path / "good.dump")).status == 0
     before = table_snapshot(target, importer.dbname)
     with source.connect(source_db) as conn:
-        conn.execute("INSERT INTO users (username, password_hash) SELECT 'bulk' || i, 'x' FROM generate_series(1, 20000) i")
+        conn.execute(
+            "INSERT INTO users (username, password_hash) SELECT 'bulk' || i, 'x' FROM generate_series(1, 20000) i"
+        )
     dump = make_dump(source, source_db, tmp_path / "bad.dump", with_hash=False)
     data = bytearray(dump.read_bytes())
     # Damage the compressed table data in the middle of the file: the header and the table of
@@ -423,7 +432,9 @@ def socket_that_nobody_answers() -> Iterator[int]:
         ({"DB_USER": "nobody_here"}, "the app's role nobody_here does not exist"),
     ],
 )
-def test_bad_settings_stop_before_anything_happens(importer: Importer, tmp_path: Path, extra: dict[str, str], message: str) -> None:
+def test_bad_settings_stop_before_anything_happens(
+    importer: Importer, tmp_path: Path, extra: dict[str, str], message: str
+) -> None:
     dump = tmp_path / "x.dump"
     dump.write_bytes(b"")
     result = importer.run(dump, **extra)
@@ -443,7 +454,11 @@ def test_the_manifest_script_needs_only_python_and_psql(source: Server, source_d
     from conftest import MAKE_MANIFEST
 
     out = subprocess.run(
-        ["/usr/bin/python3", "-I", str(MAKE_MANIFEST), "-d", source_db], env=env, capture_output=True, text=True, check=True
+        ["/usr/bin/python3", "-I", str(MAKE_MANIFEST), "-d", source_db],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     manifest = json.loads(out.stdout)
     assert manifest["dump"] is None
