@@ -446,6 +446,7 @@ def tables_with_rows(conn: Any, bookkeeping: set[str]) -> list[str]:
 class Contents:
     schemas: set[str] = field(default_factory=set)
     tables: set[tuple[str, str]] = field(default_factory=set)
+    extensions: set[str] = field(default_factory=set)
     large_objects: int = 0
     dumped_by: str = "?"
     dumped_from: str = "?"
@@ -485,12 +486,17 @@ def read_contents(pg_restore: str, dump: Path) -> Contents:
             contents.tables.add((rest[0], rest[1]))
         elif desc == "BLOB":
             contents.large_objects += 1
+        elif desc == "EXTENSION" and len(rest) >= 2:
+            contents.extensions.add(rest[1])
         # The public schema exists in every database and belongs to the database owner: its
-        # comment and a CREATE SCHEMA public (dumps of some versions) are left out.
+        # comment and a CREATE SCHEMA public (dumps of some versions) are left out; so are
+        # comments on extensions, which only an extension's owner may set (an extension that
+        # exists already may belong to another role).
+        comment_on = " ".join(rest[1:3]) if desc == "COMMENT" else ""
         if (
-            desc in ("SCHEMA", "COMMENT")
-            and rest[:2] in (["-", "public"], ["-", "SCHEMA"])
-            and (desc == "SCHEMA" or " ".join(rest[1:3]) == "SCHEMA public")
+            (desc == "SCHEMA" and rest[1:2] == ["public"])
+            or comment_on == "SCHEMA public"
+            or rest[1:2] == ["EXTENSION"]
         ):
             contents.skipped.append(match.group(4))
             kept.append(";" + line)
@@ -550,9 +556,9 @@ SELECT kind, name FROM (
          format('%I.%I', n.nspname, c.relname) AS name
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-     AND NOT c.relispartition
+     -- not an extension's; a sequence owned by a column goes wherever its table goes
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                     AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+                     AND d.objid = c.oid AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype IN ('a', 'i'))))
   UNION ALL
   SELECT 2, CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END,
          format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid))
@@ -648,6 +654,7 @@ def after_restore(
         "SELECT pg_catalog.set_config('search_path', '', false);",
         "SET client_min_messages = notice;",
     ]
+    extensions = ", ".join(lit(name) for name in sorted(contents.extensions)) or "NULL"
     if move_public:
         lines.append(f"CREATE SCHEMA {q(schema)} AUTHORIZATION {q(role)};")
         lines.append(
@@ -665,6 +672,20 @@ BEGIN
     END IF;
     EXECUTE format('ALTER %s %s SET SCHEMA %I', o.kind, o.name, {lit(schema)});
     moved := moved + 1;
+  END LOOP;
+  -- The dump's relocatable extensions follow, so the app finds their operators and functions
+  -- by its search path (its schema only).
+  FOR o IN SELECT x.extname FROM pg_catalog.pg_extension x
+             JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
+            WHERE n.nspname = 'public' AND x.extname = ANY (ARRAY[{extensions}]::text[]) LOOP
+    IF (SELECT x.extrelocatable AND pg_catalog.pg_has_role(x.extowner, 'USAGE')
+          FROM pg_catalog.pg_extension x WHERE x.extname = o.extname) THEN
+      EXECUTE format('ALTER EXTENSION %I SET SCHEMA %I', o.extname, {lit(schema)});
+      moved := moved + 1;
+    ELSE
+      RAISE NOTICE 'import: note: extension % stays in public (not relocatable, or another role''s): '
+                   'the app reaches its objects as public.name', o.extname;
+    END IF;
   END LOOP;
   RAISE NOTICE 'import: moved % objects from public into %', moved, {lit(schema)};
 END
@@ -770,33 +791,45 @@ def clean_error_line(line: str) -> str | None:
     stripped = line.strip()
     if not stripped or stripped.startswith(("DETAIL:", "CONTEXT:", "LINE ", "QUERY:", "^")):
         return None
+    if stripped.endswith("WARNING:  there is already a transaction in progress"):
+        return None  # pg_restore's BEGIN inside ours: expected
     if "ERROR:" in stripped or "FATAL:" in stripped:
         return VALUE_AT_END.sub(r'\1"(value not shown)"', stripped)
     return stripped
 
 
-def relay(source: Any, sink: Any, counter: list[int]) -> None:
-    """Copy pg_restore's SQL into psql's stdin; counter[0] counts the bytes."""
+TAIL_BYTES = 64 * 1024
+FINAL_COMMIT = b"\nCOMMIT;\n"
+
+
+def relay(source: Any, sink: Any, counter: list[int]) -> bool:
+    """Copy pg_restore's SQL into psql's stdin, all but its final COMMIT; counter[0] counts bytes.
+    False if the script did not end with that COMMIT (then the rest was not sent).
+
+    pg_restore --single-transaction wraps its script in BEGIN ... COMMIT (and so leaves out the
+    transaction it otherwise puts around large objects, whose COMMIT would end ours half-way).
+    Its COMMIT is the script's last statement, after every COPY's end marker: the last 64 KiB
+    are held back and it is cut from them, so the verification can run before our COMMIT."""
     src, dst = source.fileno(), sink.fileno()
-    use_splice = hasattr(os, "splice")
-    while True:
-        try:
-            if use_splice:
-                n = os.splice(src, dst, 1 << 20)
-            else:
-                chunk = os.read(src, 1 << 20)
-                n = len(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(dst, view) :]
-        except OSError as exc:
-            if use_splice and exc.errno in (22, 38):  # EINVAL/ENOSYS: splice not possible here
-                use_splice = False
-                continue
-            raise
-        if n == 0:
-            return
-        counter[0] += n
+    held = b""
+    while chunk := os.read(src, 1 << 20):
+        counter[0] += len(chunk)
+        held += chunk
+        if len(held) > TAIL_BYTES:
+            _write_all(dst, held[:-TAIL_BYTES])
+            held = held[-TAIL_BYTES:]
+    at = held.rfind(FINAL_COMMIT)
+    after = held[at + len(FINAL_COMMIT) :] if at >= 0 else b""
+    if at < 0 or any(line.strip() and not line.startswith((b"--", b"\\unrestrict")) for line in after.splitlines()):
+        return False
+    _write_all(dst, held[: at + 1] + after)
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def restore(
@@ -823,27 +856,28 @@ def restore(
         assert psql_proc.stdin is not None
         restore_err = work / "pg_restore.err"
         counter = [0]
-        status = -1
+        status, complete = -1, False
         try:
             psql_proc.stdin.write(b"BEGIN;\n" + before_restore(settings, contents).encode())
             psql_proc.stdin.flush()
             with restore_err.open("wb") as err:
                 pg = subprocess.Popen(
-                    [pg_restore, "--no-owner", "--no-privileges", "--no-tablespaces", "--no-security-labels",
-                     "--no-subscriptions", "--no-publications", "-L", str(toc), "-f", "-", str(dump)],
+                    [pg_restore, "--single-transaction", "--no-owner", "--no-privileges", "--no-tablespaces",
+                     "--no-security-labels", "--no-subscriptions", "--no-publications", "-L", str(toc),
+                     "-f", "-", str(dump)],
                     stdout=subprocess.PIPE, stderr=err, env={k: v for k, v in env.items() if k != "PGPASSWORD"},
                 )  # fmt: skip
                 assert pg.stdout is not None
                 progress = threading.Thread(target=_progress, args=(counter, pg), daemon=True)
                 progress.start()
                 try:
-                    relay(pg.stdout, psql_proc.stdin, counter)
+                    complete = relay(pg.stdout, psql_proc.stdin, counter)
                 except BrokenPipeError:
                     pass  # psql stopped at an error: its message says why
                 finally:
                     pg.stdout.close()
                 status = pg.wait()
-            if status == 0 and psql_proc.poll() is None:
+            if status == 0 and complete and psql_proc.poll() is None:
                 # Only now, with the whole dump sent without an error, can COMMIT follow.
                 psql_proc.stdin.write(post.encode() + b"COMMIT;\n")
         except BrokenPipeError:
@@ -854,13 +888,18 @@ def restore(
         psql_status = psql_proc.wait()
         reader.join()
         restore_errors = [line for line in restore_err.read_text(errors="replace").splitlines() if line.strip()]
-        if status != 0 and not (psql_status != 0 and _broken_pipe(restore_errors)):
+        # When psql stops at an error, pg_restore dies of the closed pipe: psql's error is the one.
+        if status != 0 and not (psql_status != 0 and (status < 0 or _broken_pipe(restore_errors))):
             shown = "\n  ".join(restore_errors[-10:]) or f"exit status {status}"
             detail = "\n  ".join(errors[-10:])
             raise fail(
                 EXIT_FAILED,
                 f"pg_restore failed; rolled back, the target is unchanged:\n  {shown}"
                 + (f"\npsql said:\n  {detail}" if detail else ""),
+            )
+        if psql_status == 0 and not complete:
+            raise fail(
+                EXIT_FAILED, "pg_restore's script did not end with its COMMIT; rolled back, the target is unchanged"
             )
         if psql_status != 0:
             detail = "\n  ".join(errors[-15:]) or f"exit status {psql_status}"

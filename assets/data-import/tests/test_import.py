@@ -84,6 +84,10 @@ CREATE TABLE tricky (
 CREATE SEQUENCE invoice_numbers START 1000 INCREMENT 7;
 CREATE VIEW happy_tricky AS SELECT id, doc FROM tricky WHERE feeling = 'happy';
 CREATE FUNCTION tricky_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM tricky';
+CREATE TABLE events (at date NOT NULL, note text NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO events VALUES ('2025-06-01', 'a'), ('2026-02-01', 'b'), ('2026-03-01', 'c');
 CREATE SCHEMA reporting;
 CREATE TABLE reporting.daily (day date PRIMARY KEY, total bigint NOT NULL);
 INSERT INTO reporting.daily VALUES ('2026-01-01', 10), ('2026-01-02', 12);
@@ -209,6 +213,15 @@ def test_tricky_types_large_objects_and_sequences_survive(
     )
     happy = rows_of(source, source_db, "SELECT count(*) FROM tricky WHERE feeling = 'happy'")[0][0]
     assert as_app == [(48, happy, 2, 48)]
+    # Partitions moved and handed over with their parent; rows land in the right one.
+    partitions = rows_of(
+        target,
+        importer.dbname,
+        "SELECT c.relname, n.nspname, pg_get_userbyid(c.relowner), (SELECT count(*) FROM app.events_2026)"
+        " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE i.inhparent = 'app.events'::regclass ORDER BY 1",
+    )
+    assert partitions == [("events_2025", "app", APP_ROLE, 2), ("events_2026", "app", APP_ROLE, 2)]
 
 
 def test_a_target_holding_data_is_refused_and_left_alone(
@@ -276,6 +289,35 @@ def test_a_corrupted_dump_fails_with_pg_restores_error_and_changes_nothing(
     assert table_snapshot(target, importer.dbname) == before
 
 
+def test_a_pg_restore_failure_after_a_complete_stream_commits_nothing(
+    source: Server, target: Server, source_db: str, importer: Importer, tmp_path: Path
+) -> None:
+    # A pg_restore that writes the whole SQL and then exits 1, as one that fails on its very
+    # last entry would: every count matches, so only its exit status can stop the COMMIT.
+    fill_with_the_app(source, source_db, users=1, todos=1)
+    dump = make_dump(source, source_db, tmp_path / "app.dump")
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "psql").symlink_to(target.pg_bin / "psql")
+    wrapper = tools / "pg_restore"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'"{target.pg_bin}/pg_restore" "$@" || exit\n'
+        'case "$1" in -l|--version) exit 0;; esac\n'
+        'echo "pg_restore: error: could not read from input file: end of file" >&2\n'
+        "exit 1\n"
+    )
+    wrapper.chmod(0o755)
+    before = table_snapshot(target, importer.dbname)
+
+    result = importer.run(dump, PG_BIN=str(tools))
+
+    assert result.status == 1
+    assert "pg_restore failed; rolled back, the target is unchanged" in result.output
+    assert "pg_restore: error: could not read from input file: end of file" in result.output
+    assert table_snapshot(target, importer.dbname) == before
+
+
 def test_a_truncated_dump_fails_before_the_target_is_touched(
     source: Server, target: Server, source_db: str, importer: Importer, tmp_path: Path
 ) -> None:
@@ -309,7 +351,9 @@ def test_a_dump_that_is_not_the_manifests_is_rejected_by_its_hash(
 def test_a_count_mismatch_fails_and_changes_nothing(
     source: Server, target: Server, source_db: str, importer: Importer, tmp_path: Path
 ) -> None:
+    # Large objects too: pg_restore wraps them in a transaction of their own unless told not to.
     fill_with_the_app(source, source_db, users=2, todos=2)
+    fill_tricky(source, source_db)
     assert importer.run(make_dump(source, source_db, tmp_path / "first.dump")).status == 0
     before = table_snapshot(target, importer.dbname)
     with source.connect(source_db) as conn:
@@ -384,6 +428,51 @@ def test_a_dump_of_the_platforms_own_database_keeps_its_app_schema(
         ("carol",),
         ("dave",),
     ]
+
+
+def test_an_extension_in_public_moves_into_the_apps_schema_with_the_tables(
+    target: Server, importer: Importer, target_db: str, tmp_path: Path
+) -> None:
+    # pgvector is the one extension both test servers' binaries cannot share (the source's
+    # Debian build has no pgvector, the target's build only pgvector), so the source is another
+    # database of the target server. As on Aurora, where the master user (rds_superuser) may
+    # create pgvector, the import runs as a role allowed to create it: here the superuser.
+    other = f"{target_db}_vec"
+    with target.connect() as conn:
+        conn.execute(f'CREATE DATABASE "{other}"')
+    try:
+        with target.connect(other) as conn:
+            conn.execute("CREATE EXTENSION vector")
+            conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY)")
+            conn.execute("CREATE TABLE items (id integer PRIMARY KEY, embedding vector(3) NOT NULL)")
+            conn.execute("INSERT INTO items VALUES (1, '[1,1,1]'), (2, '[5,5,5]'), (3, '[9,9,9]')")
+        dump = make_dump(target, other, tmp_path / "vector.dump")
+    finally:
+        with target.connect() as conn:
+            conn.execute(f'DROP DATABASE "{other}" WITH (FORCE)')
+    superuser = {"DB_ADMIN_USER": "postgres", "DB_ADMIN_PASSWORD": target.cluster.password}  # type: ignore[attr-defined]
+
+    result = importer.run(dump, **superuser)
+
+    assert result.status == 0, result.output
+    # The app's role, whose search path is its schema only, finds the type and its operator.
+    nearest = rows_of(
+        target,
+        importer.dbname,
+        "SELECT id FROM items ORDER BY embedding <-> '[4,4,4]' LIMIT 1",
+        APP_ROLE,
+        APP_PASSWORD,
+    )
+    assert nearest == [(2,)]
+    assert rows_of(
+        target,
+        importer.dbname,
+        "SELECT n.nspname FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace WHERE x.extname = 'vector'",
+    ) == [("app",)]
+    # A second import with IMPORT_REPLACE=1 drops the extension with the app's schema and brings it again.
+    again = importer.run(dump, IMPORT_REPLACE="1", **superuser)
+    assert again.status == 0, again.output
+    assert rows_of(target, importer.dbname, "SELECT count(*) FROM items", APP_ROLE, APP_PASSWORD) == [(3,)]
 
 
 def test_a_sleeping_database_is_waited_for(
@@ -463,6 +552,9 @@ def test_the_manifest_script_needs_only_python_and_psql(source: Server, source_d
     manifest = json.loads(out.stdout)
     assert manifest["dump"] is None
     assert {(t["schema"], t["table"]): t["rows"] for t in manifest["tables"]} == {
+        ("public", "events"): 0,
+        ("public", "events_2025"): 1,
+        ("public", "events_2026"): 2,
         ("public", "schema_migrations"): 1,
         ("public", "todos"): 0,
         ("public", "tricky"): 48,
