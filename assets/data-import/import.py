@@ -14,13 +14,15 @@ The one-off import task runs this program. In order:
    filesystem) into IMPORT_WORK_DIR (default /tmp), after checking the free space there. When
    the manifest records the dump's SHA-256 (make-manifest.py --dump does), the download must
    match it.
-5. **Restore in one transaction**: ``pg_restore --no-owner --no-privileges -f -`` turns the
-   dump into SQL, which this program streams into one ``psql`` session between its own
-   ``BEGIN`` and ``COMMIT``. Inside that transaction, before and after the dump's own
-   statements: the app's empty (or, with IMPORT_REPLACE=1, existing) objects are dropped; the
-   dump's tables in ``public`` move into the app's schema DB_SCHEMA (unless the dump has that
-   schema already, as a dump of this platform's database does); every restored object is handed
-   to DB_USER; the row count of every table is compared with the manifest. ``COMMIT`` is sent
+5. **Restore in one transaction**: ``pg_restore --single-transaction --no-owner
+   --no-privileges -f -`` turns the dump into SQL, which this program streams into one ``psql``
+   session between its own ``BEGIN`` and ``COMMIT`` (pg_restore's final COMMIT is cut off; see
+   relay()). Inside that transaction, before and after the dump's own statements: the app's
+   empty (or, with IMPORT_REPLACE=1, existing) objects are dropped; the dump's tables, views,
+   sequences, functions, types and relocatable extensions in ``public`` move into the app's
+   schema DB_SCHEMA (unless the dump has that schema already, as a dump of this platform's
+   database does); every restored object and large object is handed to DB_USER; the row count
+   of every table is compared with the manifest. ``COMMIT`` is sent
    only after pg_restore exited 0 and every count matched: any failure (a corrupted dump, a
    statement error, a count that differs, a lost connection) rolls everything back, and the
    target is exactly as it was.
