@@ -20,6 +20,7 @@ import argparse
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +38,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--todos", type=int, default=8_000_000)
-    parser.add_argument("--compress", type=int, default=0, help="pg_dump -Z level (0: the dump's size is the data's)")
+    parser.add_argument(
+        "--compress", type=int, default=0, help="pg_dump -Z level (0: the dump is as large as the data)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-data-import-"))
     source = target = None
@@ -57,17 +60,21 @@ def main() -> int:
             )
             conn.execute(
                 "INSERT INTO todos (user_id, title, done, created_at, updated_at)"
-                " SELECT 1 + (i %% %s), 'Todo number ' || i || ': ' || left(md5(i::text) || md5((i + 1)::text), 20 + i %% 40),"
+                " SELECT 1 + (i %% %s),"
+                " 'Todo number ' || i || ': ' || left(md5(i::text) || md5((i + 1)::text), 20 + i %% 40),"
                 " i %% 3 = 0, now() - i * interval '1 second', now() - i * interval '1 second'"
                 " FROM generate_series(1, %s) i",
                 (args.users, args.todos),
             )
             size = conn.execute("SELECT pg_database_size('bench')").fetchone()[0]
-            print(f"bench: source filled in {time.monotonic() - started:.0f} s: {args.users} users, {args.todos} todos, "
+            filled = time.monotonic() - started
+            print(f"bench: source filled in {filled:.0f} s: {args.users} users, {args.todos} todos, "
                   f"database {size / 1e9:.2f} GB", flush=True)  # fmt: skip
 
         with target.connect() as conn:
-            conn.execute(f"CREATE ROLE {conftest.MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{conftest.MASTER_PASSWORD}'")
+            conn.execute(
+                f"CREATE ROLE {conftest.MASTER} LOGIN CREATEROLE CREATEDB PASSWORD '{conftest.MASTER_PASSWORD}'"
+            )
         with target.connect(user=conftest.MASTER, password=conftest.MASTER_PASSWORD) as conn:
             conn.execute("CREATE DATABASE bench")
         with target.connect("bench", conftest.MASTER, conftest.MASTER_PASSWORD) as conn:
@@ -80,8 +87,6 @@ def main() -> int:
         extra = [f"--compress={args.compress}"]
         env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(source.port), "PGUSER": "postgres"}
         env["PGPASSWORD"] = source.cluster.password  # type: ignore[attr-defined]
-        import subprocess
-
         subprocess.run(
             [sys.executable, str(conftest.MAKE_MANIFEST), "--pg-bin", str(source.pg_bin), "--dump", str(dump),
              "-d", "bench", "--", *extra],

@@ -482,10 +482,11 @@ def read_contents(pg_restore: str, dump: Path) -> Contents:
         # "TYPE SCHEMA NAME OWNER"; the type can be two words (TABLE DATA, FK CONSTRAINT, ...).
         desc = " ".join(words[:2]) if " ".join(words[:2]) in TWO_WORD_TYPES else words[0]
         rest = match.group(4)[len(desc) + 1 :].split(" ")
-        if desc == "SCHEMA":
-            contents.schemas.add(rest[1])
-        elif desc == "TABLE" and len(rest) >= 2:
-            contents.tables.add((rest[0], rest[1]))
+        # A name may hold spaces; the owner, last, does not (pg_dump's role names rarely do).
+        if desc == "SCHEMA" and len(rest) >= 3:
+            contents.schemas.add(" ".join(rest[1:-1]))
+        elif desc == "TABLE" and len(rest) >= 3:
+            contents.tables.add((rest[0], " ".join(rest[1:-1])))
         elif desc == "BLOB":
             contents.large_objects += 1
         elif desc == "EXTENSION" and len(rest) >= 2:
@@ -927,11 +928,12 @@ def _collect(stream: Any, errors: list[str]) -> None:
 
 def _progress(counter: list[int], proc: subprocess.Popen[bytes]) -> None:
     started = time.monotonic()
+    next_note = started + PROGRESS_SECONDS
     while proc.poll() is None:
         time.sleep(1.0)
-        elapsed = time.monotonic() - started
-        if elapsed >= PROGRESS_SECONDS and int(elapsed) % int(PROGRESS_SECONDS) == 0:
-            say(f"restoring: {counter[0] / 1e6:.0f} MB of SQL sent after {elapsed:.0f} s")
+        if time.monotonic() >= next_note:
+            say(f"restoring: {counter[0] / 1e6:.0f} MB of SQL sent after {time.monotonic() - started:.0f} s")
+            next_note += PROGRESS_SECONDS
 
 
 def tool(name: str) -> str:
@@ -1043,6 +1045,8 @@ def run(env: dict[str, str]) -> int:
                     "IMPORT_MIGRATIONS_TABLE to the table your migration tool keeps (alembic_version for "
                     "Flask-Migrate), or to - if your migrations can run on the imported schema",
                 )
+        # A long download gives Aurora time to pause again (after 5 idle minutes): wake it first.
+        wake(settings).close()
         restore_started = time.monotonic()
         moved = restore(settings, dump, contents, manifest)
         restore_seconds = max(time.monotonic() - restore_started, 1e-6)

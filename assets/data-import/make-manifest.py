@@ -17,7 +17,10 @@ command line is needed, and none is written anywhere.
 With --dump, one psql session opens a REPEATABLE READ transaction and exports its snapshot;
 ``pg_dump -Fc --snapshot`` dumps exactly that snapshot while the same session counts the rows:
 the counts are those of the dump, whatever the app writes meanwhile. The manifest then also
-holds the dump's size and SHA-256, which the import checks after downloading it.
+holds the dump's size and SHA-256, which the import checks after downloading it. That session
+stays in its transaction while pg_dump runs: if the source sets
+idle_in_transaction_session_timeout (PostgreSQL and RDS do not by default), raise it for the
+user you run this as.
 
 The manifest lists every ordinary and partitioned table outside the system schemas (rows of
 that table alone, not its partitions or children), except the tables of extensions, whose rows

@@ -88,6 +88,8 @@ CREATE TABLE events (at date NOT NULL, note text NOT NULL) PARTITION BY RANGE (a
 CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 INSERT INTO events VALUES ('2025-06-01', 'a'), ('2026-02-01', 'b'), ('2026-03-01', 'c');
+CREATE TABLE "Odd ""Name's"" %s" (id integer);
+INSERT INTO "Odd ""Name's"" %s" VALUES (1), (2);
 CREATE SCHEMA reporting;
 CREATE TABLE reporting.daily (day date PRIMARY KEY, total bigint NOT NULL);
 INSERT INTO reporting.daily VALUES ('2026-01-01', 10), ('2026-01-02', 12);
@@ -222,6 +224,8 @@ def test_tricky_types_large_objects_and_sequences_survive(
         " WHERE i.inhparent = 'app.events'::regclass ORDER BY 1",
     )
     assert partitions == [("events_2025", "app", APP_ROLE, 2), ("events_2026", "app", APP_ROLE, 2)]
+    # A name with spaces, quotes and a per cent sign is found, counted and moved like any other.
+    assert rows_of(target, importer.dbname, 'SELECT count(*) FROM app."Odd ""Name\'s"" %s"') == [(2,)]
 
 
 def test_a_target_holding_data_is_refused_and_left_alone(
@@ -555,6 +559,7 @@ def test_the_manifest_script_needs_only_python_and_psql(source: Server, source_d
         ("public", "events"): 0,
         ("public", "events_2025"): 1,
         ("public", "events_2026"): 2,
+        ("public", 'Odd "Name\'s" %s'): 2,
         ("public", "schema_migrations"): 1,
         ("public", "todos"): 0,
         ("public", "tricky"): 48,
