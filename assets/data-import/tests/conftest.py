@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 HERE = Path(__file__).resolve().parent
 IMPORTER = HERE.parent / "import.py"
@@ -230,7 +231,8 @@ def table_snapshot(target: Server, dbname: str) -> dict[str, object]:
             " ORDER BY 1, 2"
         ).fetchall()
         for schema, table, owner in tables:
-            rows = conn.execute(f'SELECT * FROM "{schema}"."{table}" ORDER BY 1').fetchall()
+            query = sql.SQL("SELECT * FROM {}.{} ORDER BY 1").format(sql.Identifier(schema), sql.Identifier(table))
+            rows = conn.execute(query).fetchall()
             snapshot[f"{schema}.{table}"] = (owner, [tuple(str(v) for v in r) for r in rows])
         snapshot["large objects"] = conn.execute(
             "SELECT oid::bigint FROM pg_largeobject_metadata ORDER BY 1"
