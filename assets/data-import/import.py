@@ -653,7 +653,8 @@ def after_restore(
     moved = {(s, t): ((schema if (s == "public" and move_public) else s), t) for (s, t) in contents.tables}
     owned = sorted({schema, *contents.schemas} | (set() if move_public else {"public"}))
     lines = [
-        # The dump's statements set an empty search_path and silence notices: undo both.
+        # Every name below is qualified (the dump's statements leave an empty search_path, and
+        # so does this); the dump silenced notices, which report what happens next.
         "SELECT pg_catalog.set_config('search_path', '', false);",
         "SET client_min_messages = notice;",
     ]
@@ -666,13 +667,8 @@ DECLARE
   o record;
   moved integer := 0;
 BEGIN
-  -- Tables first: each takes its indexes, constraints and owned sequences along.
+  -- Each table takes its indexes, constraints and owned sequences along.
   FOR o IN {OBJECTS_OF.format(schema="'public'")} LOOP
-    IF o.kind = 'SEQUENCE' AND NOT EXISTS (
-         SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE format('%I.%I', n.nspname, c.relname) = o.name) THEN
-      CONTINUE; -- moved along with its table
-    END IF;
     EXECUTE format('ALTER %s %s SET SCHEMA %I', o.kind, o.name, {lit(schema)});
     moved := moved + 1;
   END LOOP;
