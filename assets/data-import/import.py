@@ -368,8 +368,8 @@ def wake(settings: Settings) -> Any:
             say(f"database answered after {time.monotonic() - started:.1f} s (attempt {attempt})")
             return conn
         except psycopg.OperationalError as exc:
-            lines = str(exc).strip().splitlines()
-            reason = lines[-1] if lines else type(exc).__name__
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = lines[0] if lines else type(exc).__name__
             if time.monotonic() - started >= settings.wake_deadline:
                 raise fail(EXIT_GAVE_UP, f"gave up after {time.monotonic() - started:.1f} s: {reason}") from exc
             say(f"attempt {attempt} failed ({reason}); retrying in {delay:.2f} s")
