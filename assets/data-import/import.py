@@ -985,7 +985,11 @@ def download(settings: Settings) -> tuple[Path, Manifest, int]:
     os.close(fd)
     path = Path(name)
     started = time.monotonic()
-    store.download(settings.dump_uri, path)
+    try:
+        store.download(settings.dump_uri, path)
+    except BaseException:
+        path.unlink(missing_ok=True)  # no partial dump left in the work dir
+        raise
     seconds = max(time.monotonic() - started, 1e-6)
     say(f"downloaded the dump: {size / 1e6:.1f} MB in {seconds:.1f} s")
     if manifest.dump_sha256:
