@@ -110,6 +110,10 @@ project.addTask('test:flask-app', {
   description: 'The reference Flask app against a real PostgreSQL server',
   exec: 'bash examples/flask-app/run-tests.sh',
 });
+project.addTask('test:data-import', {
+  description: 'The data import program (assets/data-import) against two real PostgreSQL servers, an older source and a PostgreSQL 16 target',
+  exec: 'bash assets/data-import/run-tests.sh',
+});
 project.addTask('setup:test-tools', {
   description: 'Python tools for the gates in .venv; stops at once naming what to install if a JDK, Maven, Go or PostgreSQL is missing',
   exec: 'bash scripts/setup-test-tools.sh',
@@ -138,11 +142,14 @@ project.addTask('test:user-path', {
 const testAll = project.addTask('test:all', {
   description: 'Every test and gate: compile, API.md, jest (with cdk-nag and cfn-guard), eslint, the npm/Python/Java/Go packages, integ snapshots, cfn-lint, checkov, the Flask app, the Python, Java and TypeScript user paths',
 });
-for (const name of ['setup:test-tools', 'compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'integ:destructive', 'gates:templates', 'test:flask-app', 'test:python-consumer', 'test:java-consumer', 'test:user-path']) {
+for (const name of ['setup:test-tools', 'compile', 'post-compile', 'test', 'synth:examples', 'package-all', 'integ:verify', 'integ:destructive', 'gates:templates', 'test:flask-app', 'test:data-import', 'test:python-consumer', 'test:java-consumer', 'test:user-path']) {
   testAll.spawn(project.tasks.tryFind(name)!);
 }
 
 project.gitignore.exclude('.venv/', 'cdk.out/', 'examples/cdk.out/', 'integ/*.snapshot/asset.*/', 'examples/java/target/', 'integ/cdk-integ.out.*');
 project.npmignore?.exclude('integ/', 'examples/', 'scripts/', '.ci/', '.venv/', '.checkov.yaml', '.cfnlintrc.yaml', '/requirements-dev.txt', '/CONTRIBUTING.md');
+
+// The import image's tests and lint settings stay in the repository (.dockerignore keeps them out of the image).
+project.npmignore?.exclude('assets/data-import/tests/', 'assets/data-import/run-tests.sh', 'assets/data-import/requirements-dev.txt', 'assets/data-import/pyproject.toml');
 
 project.synth();
