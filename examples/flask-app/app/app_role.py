@@ -127,10 +127,22 @@ def ensure_app_role(
                 if iam
                 else sql.SQL("PASSWORD {}").format(sql.Literal(scram_verifier(password or "")))
             )
-            attributes = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOINHERIT ") + credential
-            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            attributes = sql.SQL("LOGIN NOCREATEDB NOCREATEROLE NOINHERIT ") + credential
+            existing = conn.execute(
+                "SELECT rolsuper OR rolreplication OR rolbypassrls FROM pg_roles WHERE rolname = %s", (role,)
+            ).fetchone()
+            if existing is not None:
+                # Only a superuser may name SUPERUSER, REPLICATION or BYPASSRLS in ALTER ROLE, even to
+                # switch them off; Aurora's master user is not one. A role that has any of them is
+                # refused instead: this step never gives them, so someone else did.
+                if existing[0]:
+                    raise ValueError(
+                        f"DB_USER {role!r} has SUPERUSER, REPLICATION or BYPASSRLS; the app's role must not: "
+                        "remove them, or choose another DB_USER"
+                    )
                 conn.execute(sql.SQL("ALTER ROLE {} ").format(r) + attributes)
             else:
+                # CREATE ROLE without those attributes gives none of them.
                 conn.execute(sql.SQL("CREATE ROLE {} ").format(r) + attributes)
                 done.append(f"created role {role}")
             # The administrator must be a member to hand objects over (not needed by a superuser;

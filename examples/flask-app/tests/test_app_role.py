@@ -180,7 +180,10 @@ def test_an_administrator_who_is_not_superuser_can_provision_and_hand_over_table
             migrate(admin, discover(DEFAULT_DIR), say=lambda _: None)
             admin.execute("INSERT INTO users (username, password_hash) VALUES ('erin', 'h')")
             assert ensure_app_role(admin, role, APP_PASSWORD)[-1].startswith("moved 3 tables")
-        with _as_app(pg, dbname, role) as conn:
+            # The next deploy runs the step again: ALTER ROLE must not name attributes only a
+            # superuser may set (SUPERUSER, REPLICATION, BYPASSRLS), even to switch them off.
+            ensure_app_role(admin, role, APP_PASSWORD + "-rotated")
+        with _as_app(pg, dbname, role, APP_PASSWORD + "-rotated") as conn:
             assert conn.execute("SELECT username FROM users").fetchall() == [("erin",)]
     finally:
         with pg.connect() as su:
@@ -418,3 +421,14 @@ def test_tasks_of_the_previous_version_keep_working_while_the_tables_move(
             su.execute(f"DROP OWNED BY {role}")
             su.execute(f"DROP ROLE IF EXISTS {role}")
             su.execute(f"DROP ROLE IF EXISTS {admin_role}")
+
+
+def test_a_role_someone_made_a_replication_role_is_refused_not_kept(pg: PgServer, fresh_db: str, role: str) -> None:
+    with pg.connect() as su:
+        su.execute(f"CREATE ROLE {role} LOGIN REPLICATION")
+    try:
+        with pytest.raises(ValueError, match="SUPERUSER, REPLICATION or BYPASSRLS"):
+            _provision(pg, fresh_db, role)
+    finally:
+        with pg.connect() as su:
+            su.execute(f"DROP ROLE IF EXISTS {role}")
