@@ -597,12 +597,20 @@ export class KeyedRestApi extends Construct {
   private lambdaIntegration(handler: lambda.IFunction, stageName: string) {
     const stack = Stack.of(this);
     const uri = `arn:${stack.partition}:apigateway:${stack.region}:lambda:path/2015-03-31/functions/${handler.functionArn}/invocations`;
-    handler.addPermission(`${Names.nodeUniqueId(this.node)}Invoke`, {
+    const permissionId = `${Names.nodeUniqueId(this.node)}Invoke`;
+    handler.addPermission(permissionId, {
       principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       action: 'lambda:InvokeFunction',
       sourceArn: this.api.arnForExecuteApi('*', '/*', stageName),
       sourceAccount: stack.account,
     });
+    const permission = handler.node.tryFindChild(permissionId);
+    if (permission && (Token.isUnresolved(stack.account))) {
+      addGuardSuppressions(permission, [{
+        id: 'lambda_function_public_access_prohibited_check',
+        reason: 'The permission names SourceArn (this API\'s stage, built with Fn::Join) and SourceAccount (AWS::AccountId); the rule reads only literal strings and references to resources, not these.',
+      }]);
+    }
     return (_method: string, _path: string, _pathParameters: string[], cacheKeyParameters?: string[]) => new apigw.Integration({
       type: apigw.IntegrationType.AWS_PROXY,
       // Lambda's Invoke API is a POST, whatever the client's method.
