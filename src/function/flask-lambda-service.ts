@@ -329,7 +329,6 @@ export class FlaskLambdaService extends Construct {
       });
       const reason = `${name} is an application signing secret: rotating it would sign out every user; it is generated once by CloudFormation and encrypted with the customer-managed key.`;
       addNagSuppressions(secret, [{ id: 'AwsSolutions-SMG4', reason }]);
-      addGuardSuppressions(secret, [{ id: 'secretsmanager_rotation_enabled_check', reason }, { id: 'secretsmanager_secret_periodic_rotation', reason }]);
       addCheckovSuppressions(secret, [{ id: 'CKV2_AWS_57', reason }]);
       this.generatedSecrets[name] = secret;
       environment[name] = secret.secretValue.unsafeUnwrap();
@@ -494,19 +493,14 @@ export class FlaskLambdaService extends Construct {
       addCheckovSuppressions(cfn, [
         { id: 'CKV_AWS_116', reason: 'Invoked synchronously only (API Gateway, and the deploy-time trigger, which fails the deploy on error); a dead-letter queue applies to asynchronous invocations.' },
       ]);
-      addGuardSuppressions(cfn, [
-        { id: 'lambda_dlq_check', reason: 'Invoked synchronously only (API Gateway, and the deploy-time trigger); a dead-letter queue applies to asynchronous invocations.' },
-      ]);
     }
     // No reservation: an account's first concurrency limit can be 10, all of it unreservable; two
     // deployments at once are serialized by the app's advisory lock.
     const once = 'Invoked once per deployment by the trigger; reserving concurrency would take from the account pool for nothing.';
     addCheckovSuppressions(this.migrationFunction.node.defaultChild!, [{ id: 'CKV_AWS_115', reason: once }]);
-    addGuardSuppressions(this.migrationFunction.node.defaultChild!, [{ id: 'lambda_concurrency_check', reason: once }]);
     if (props.reservedConcurrentExecutions === undefined) {
       const reason = 'Reserved concurrency is opt-in (reservedConcurrentExecutions): reserving takes from the account pool; the API\'s stage and per-key throttles bound the load.';
       addCheckovSuppressions(this.function.node.defaultChild!, [{ id: 'CKV_AWS_115', reason }]);
-      addGuardSuppressions(this.function.node.defaultChild!, [{ id: 'lambda_concurrency_check', reason }]);
     }
     // The trigger's provider is CDK's (one per stack); it calls only lambda:InvokeFunction.
     const provider = Stack.of(this).node.tryFindChild('AWSCDK.TriggerCustomResourceProviderCustomResourceProvider');
@@ -515,14 +509,11 @@ export class FlaskLambdaService extends Construct {
       if (handler) {
         addGuardSuppressions(handler, [
           { id: 'lambda_inside_vpc_check', reason: 'CDK deploy-time trigger provider: it only invokes the migration function through the Lambda API, which it reaches outside the VPC.' },
-          { id: 'lambda_concurrency_check', reason: 'Runs once per deployment; reserved concurrency would take from the account pool for nothing.' },
-          { id: 'lambda_dlq_check', reason: 'CloudFormation invokes it and it reports every outcome to the stack; a dead-letter queue would only hold events the stack already failed on.' },
         ]);
         addCheckovSuppressions(handler, [
           { id: 'CKV_AWS_117', reason: 'CDK deploy-time trigger provider: it only invokes the migration function through the Lambda API.' },
           { id: 'CKV_AWS_115', reason: 'Runs once per deployment; reserved concurrency would take from the account pool for nothing.' },
           { id: 'CKV_AWS_116', reason: 'CloudFormation invokes it and it reports every outcome to the stack; a dead-letter queue would only hold events the stack already failed on.' },
-          { id: 'CKV_AWS_173', reason: 'CDK\'s provider has no environment variables to encrypt.' },
         ]);
       }
     }

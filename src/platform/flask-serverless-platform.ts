@@ -183,8 +183,9 @@ export interface FlaskServerlessPlatformProps {
 
 /**
  * A Flask + PostgreSQL application, serverless: a VPC, Aurora Serverless v2, the container on
- * ECS Fargate behind an internal load balancer, an API-keyed REST API in front, configuration
- * and secrets in Parameter Store, every alarm on one SNS topic and one dashboard.
+ * ECS Fargate behind an internal load balancer (or, with `ComputeType.LAMBDA`, the same image as
+ * Lambda functions), an API-keyed REST API in front, configuration and secrets in Parameter Store
+ * (and Secrets Manager), every alarm on one SNS topic and one dashboard.
  *
  * What changing each prop does to a deployed stack (in place, rolls the tasks, replaces a
  * resource, or replaces stateful data such as the database) is in the generated table

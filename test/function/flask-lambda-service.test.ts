@@ -4,9 +4,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { code, lambdaStack } from './fixture';
 import { AuroraServerlessV2Db } from '../../src/database';
 import { FlaskLambdaService, FlaskLambdaServiceOptions } from '../../src/function';
-import { code, lambdaStack } from './fixture';
 
 function template(options: FlaskLambdaServiceOptions = {}) {
   const built = lambdaStack(options);
@@ -81,15 +81,17 @@ describe('the serving function', () => {
     expect(p.KmsKeyArn).toEqual(stack.resolve(service.encryptionKey.keyArn));
     t.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [stack.resolve((service.function.role!.node.defaultChild as any).ref)],
-      PolicyDocument: { Statement: [{
-        Action: 'kms:Decrypt',
-        Effect: 'Allow',
-        Resource: stack.resolve(service.encryptionKey.keyArn),
-        Condition: {
-          StringEquals: { 'kms:ViaService': 'lambda.ap-southeast-1.amazonaws.com' },
-          ArnEquals: { 'kms:EncryptionContext:aws:lambda:FunctionArn': stack.resolve(service.function.functionArn) },
-        },
-      }] },
+      PolicyDocument: {
+        Statement: [{
+          Action: 'kms:Decrypt',
+          Effect: 'Allow',
+          Resource: stack.resolve(service.encryptionKey.keyArn),
+          Condition: {
+            StringEquals: { 'kms:ViaService': 'lambda.ap-southeast-1.amazonaws.com' },
+            ArnEquals: { 'kms:EncryptionContext:aws:lambda:FunctionArn': stack.resolve(service.function.functionArn) },
+          },
+        }],
+      },
     });
   });
 

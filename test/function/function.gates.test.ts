@@ -1,5 +1,5 @@
-import { gatedApp, runGates } from '../util/gates';
 import { lambdaStack } from './fixture';
+import { gatedApp, runGates } from '../util/gates';
 
 test('the Lambda service in a VPC without egress passes cdk-nag AwsSolutions and cfn-guard', () => {
   const app = gatedApp();

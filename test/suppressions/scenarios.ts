@@ -3,15 +3,17 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildStacks as apiInteg } from '../../integ/integ.api';
 import { buildStacks as databaseInteg } from '../../integ/integ.database';
 import { buildStacks as platformInteg } from '../../integ/integ.platform';
+import { buildStacks as platformLambdaInteg } from '../../integ/integ.platform-lambda';
 import { buildStacks as serviceInteg } from '../../integ/integ.service';
 import { CloudWatchRoleMode, KeyedRestApi, KeyedRestApiOptions } from '../../src/api';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../../src/database';
 import { EgressMode, FlaskServerlessVpc } from '../../src/network';
-import { FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src/platform';
+import { ComputeType, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src/platform';
 import { FlaskFargateService, FlaskFargateServiceOptions } from '../../src/service';
 
 const env = { region: 'ap-southeast-1' };
@@ -97,6 +99,16 @@ export const SCENARIOS: Record<string, (app: App) => Stack[]> = {
     });
     return [stack];
   },
+  'platform on Lambda integ': platformLambdaInteg,
+  'platform on Lambda, reserved concurrency': (app) => {
+    const stack = new Stack(app, 'PlatformLambda', { env });
+    new FlaskServerlessPlatform(stack, 'App', {
+      compute: ComputeType.LAMBDA,
+      functionCode: lambda.DockerImageCode.fromImageAsset(echoApp),
+      function: { reservedConcurrentExecutions: 10 },
+    });
+    return [stack];
+  },
   'api integ (WAF)': apiInteg,
   'api defaults': api({}),
   'api OpenAPI, cache, CORS, X-Ray, a year of logs': api({
@@ -119,4 +131,5 @@ export const SCENARIOS: Record<string, (app: App) => Stack[]> = {
   'network NAT gateway': vpcOnly(EgressMode.NAT_GATEWAY),
   'network NAT instance': vpcOnly(EgressMode.NAT_INSTANCE),
   'network VPC endpoints only': vpcOnly(EgressMode.VPC_ENDPOINTS),
+  'network without egress': vpcOnly(EgressMode.NONE),
 };
