@@ -329,7 +329,6 @@ export class FlaskLambdaService extends Construct {
       });
       const reason = `${name} is an application signing secret: rotating it would sign out every user; it is generated once by CloudFormation and encrypted with the customer-managed key.`;
       addNagSuppressions(secret, [{ id: 'AwsSolutions-SMG4', reason }]);
-      addCheckovSuppressions(secret, [{ id: 'CKV2_AWS_57', reason }]);
       this.generatedSecrets[name] = secret;
       environment[name] = secret.secretValue.unsafeUnwrap();
     }
@@ -464,7 +463,7 @@ export class FlaskLambdaService extends Construct {
       'ec2:DeleteNetworkInterface': eni,
       'ec2:AssignPrivateIpAddresses': eni,
       'ec2:UnassignPrivateIpAddresses': eni,
-    }, ['CKV_AWS_111', 'CKV_AWS_356']);
+    }, ['CKV_AWS_111']);
     return role;
   }
 
