@@ -351,7 +351,7 @@ describe('Lambda mode: each proof fails when its link is broken', () => {
   const migration = (raw: CfnTemplate) => idOf(raw, 'AWS::Lambda::Function', (p) => JSON.stringify(p.ImageConfig ?? {}).includes('lambda_handler.migrate'));
   const roleOf = (raw: CfnTemplate, fnId: string) => props(raw, fnId).Role['Fn::GetAtt'][0];
   const policiesOf = (raw: CfnTemplate, roleId: string) => Object.entries(raw.Resources)
-    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId)).map(([id]) => id);
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(roleId)).map(([id]) => id);
 
   test('without the invoke permission API Gateway cannot call the function', () => {
     const problems = prove('api-to-function', 'lambda', (raw) => { delete raw.Resources[idOf(raw, 'AWS::Lambda::Permission')]; });
@@ -411,9 +411,10 @@ describe('Lambda mode: each proof fails when its link is broken', () => {
   test('a trigger that does not wait for the writer, and a serving function that does not wait for the trigger, are reported', () => {
     const problems = prove('migration-trigger', 'lambda', (raw) => {
       const trigger = idOf(raw, 'Custom::Trigger');
-      raw.Resources[trigger].DependsOn = [raw.Resources[trigger].DependsOn ?? []].flat().filter((d: string) => !/Writer/.test(d));
+      const resources = raw.Resources as Record<string, Json>;
+      resources[trigger].DependsOn = [resources[trigger].DependsOn ?? []].flat().filter((d: string) => !/Writer/.test(d));
       const fn = serving(raw);
-      raw.Resources[fn].DependsOn = [raw.Resources[fn].DependsOn ?? []].flat().filter((d: string) => d !== trigger);
+      resources[fn].DependsOn = [resources[fn].DependsOn ?? []].flat().filter((d: string) => d !== trigger);
     });
     expect(problems.join('\n')).toMatch(/can run before .*Writer.* exists/);
     expect(problems.join('\n')).toMatch(/can be updated before .* has migrated/);
