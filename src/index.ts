@@ -2,6 +2,7 @@ export * from './network';
 export * from './monitoring';
 export * from './database';
 export * from './service';
+export * from './function';
 export * from './api';
 export * from './data-import';
 export * from './platform';

@@ -5,6 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, IConstruct } from 'constructs';
@@ -278,9 +279,20 @@ export interface KeyedRestApiProps extends KeyedRestApiOptions {
   /**
    * The internal Network Load Balancer in front of the Flask service. API Gateway reaches it
    * through a VPC link. If the load balancer has security groups, they must admit the VPC link's
-   * traffic on `listenerPort` (or not be enforced on PrivateLink traffic).
+   * traffic on `listenerPort` (or not be enforced on PrivateLink traffic). Give either this or
+   * `handler`.
+   * @default - none; then `handler` is required
    */
-  readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  readonly loadBalancer?: elbv2.INetworkLoadBalancer;
+
+  /**
+   * A Lambda function that serves the API instead of a load balancer (`FlaskLambdaService`'s
+   * `function`): a Lambda proxy integration (REST, payload version 1.0), no VPC link. API Gateway
+   * may invoke it for this API's stage only (one resource-based permission). Give either this or
+   * `loadBalancer`.
+   * @default - none; then `loadBalancer` is required
+   */
+  readonly handler?: lambda.IFunction;
 
   /**
    * Port of the load balancer's listener that forwards to the service: plain HTTP, or HTTPS with
@@ -328,8 +340,8 @@ export class KeyedRestApi extends Construct {
   public readonly apiKeys: apigw.IApiKey[] = [];
   /** The keys this construct created, in `apiKeyNames` order. */
   public readonly createdApiKeys: apigw.ApiKey[] = [];
-  /** The VPC link to the load balancer. */
-  public readonly vpcLink: apigw.VpcLink;
+  /** The VPC link to the load balancer; none when a Lambda `handler` serves the API. */
+  public readonly vpcLink?: apigw.VpcLink;
   /** The WAF web ACL, with `wafRateLimit`. */
   public readonly webAcl?: wafv2.CfnWebACL;
   /** The log group of the WAF logs, with `wafRateLimit` and `wafLogging`. */
@@ -433,33 +445,40 @@ export class KeyedRestApi extends Construct {
     this.deployment = this.api.latestDeployment!;
     this.url = this.api.url;
 
-    this.vpcLink = new apigw.VpcLink(this, 'VpcLink', {
-      targets: [props.loadBalancer],
-      description: 'Private integration of the API with the internal load balancer',
-    });
-    // Through a VPC link the URI host only names the Host header and, over HTTPS, the name the
-    // certificate must match; the connection always goes to the link's load balancer.
-    const backend = props.integrationTlsHostname !== undefined
-      ? `https://${props.integrationTlsHostname}:${listenerPort}`
-      : `http://${props.loadBalancer.loadBalancerDnsName}:${listenerPort}`;
-    const integration = (method: string, path: string, pathParameters: string[], cacheKeyParameters?: string[]) => new apigw.Integration({
-      type: apigw.IntegrationType.HTTP_PROXY,
-      integrationHttpMethod: method,
-      // A greedy {name+} resource passes its value as {name} in the integration URI.
-      uri: backend + path.replace(/\{([^}+]+)\+\}/g, '{$1}'),
-      options: {
-        connectionType: apigw.ConnectionType.VPC_LINK,
-        vpcLink: this.vpcLink,
-        timeout: this.integrationTimeout,
-        requestParameters: Object.fromEntries(pathParameters.map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`])),
-        cacheKeyParameters,
-      },
-    });
+    let integration: (method: string, path: string, pathParameters: string[], cacheKeyParameters?: string[]) => apigw.Integration;
+    if (props.handler) {
+      integration = this.lambdaIntegration(props.handler, stageName);
+    } else {
+      const loadBalancer = props.loadBalancer!;
+      const vpcLink = new apigw.VpcLink(this, 'VpcLink', {
+        targets: [loadBalancer],
+        description: 'Private integration of the API with the internal load balancer',
+      });
+      this.vpcLink = vpcLink;
+      // Through a VPC link the URI host only names the Host header and, over HTTPS, the name the
+      // certificate must match; the connection always goes to the link's load balancer.
+      const backend = props.integrationTlsHostname !== undefined
+        ? `https://${props.integrationTlsHostname}:${listenerPort}`
+        : `http://${loadBalancer.loadBalancerDnsName}:${listenerPort}`;
+      integration = (method, path, pathParameters, cacheKeyParameters) => new apigw.Integration({
+        type: apigw.IntegrationType.HTTP_PROXY,
+        integrationHttpMethod: method,
+        // A greedy {name+} resource passes its value as {name} in the integration URI.
+        uri: backend + path.replace(/\{([^}+]+)\+\}/g, '{$1}'),
+        options: {
+          connectionType: apigw.ConnectionType.VPC_LINK,
+          vpcLink,
+          timeout: this.integrationTimeout,
+          requestParameters: Object.fromEntries(pathParameters.map((p) => [`integration.request.path.${p}`, `method.request.path.${p}`])),
+          cacheKeyParameters,
+        },
+      });
+    }
 
     if (routes) {
       this.addDocumentedRoutes(routes.operations, integration, cacheEnabled);
     } else {
-      // HTTP_PROXY passes method, path, query string and headers (Authorization too) through.
+      // Both proxies pass method, path, query string and headers (Authorization too) through.
       this.api.root.addMethod('ANY', integration('ANY', '/', []));
       this.api.root.addResource('{proxy+}').addMethod('ANY', integration('ANY', '/{proxy+}', ['proxy']), {
         requestParameters: { 'method.request.path.proxy': true },
@@ -568,6 +587,37 @@ export class KeyedRestApi extends Construct {
   /** Time the service took to answer, in milliseconds. */
   public metricIntegrationLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stage.metricIntegrationLatency({ statistic: 'p99', ...props });
+  }
+
+  /**
+   * A Lambda proxy integration for every method, and one permission for API Gateway to invoke the
+   * function from this API's stage (any method, any path), rather than one per method, which
+   * would grow the function's policy with the routes.
+   */
+  private lambdaIntegration(handler: lambda.IFunction, stageName: string) {
+    const stack = Stack.of(this);
+    const uri = `arn:${stack.partition}:apigateway:${stack.region}:lambda:path/2015-03-31/functions/${handler.functionArn}/invocations`;
+    const permissionId = `${Names.nodeUniqueId(this.node)}Invoke`;
+    handler.addPermission(permissionId, {
+      principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceArn: this.api.arnForExecuteApi('*', '/*', stageName),
+      sourceAccount: stack.account,
+    });
+    const permission = handler.node.tryFindChild(permissionId);
+    if (permission && (Token.isUnresolved(stack.account))) {
+      addGuardSuppressions(permission, [{
+        id: 'lambda_function_public_access_prohibited_check',
+        reason: 'The permission names SourceArn (this API\'s stage, built with Fn::Join) and SourceAccount (AWS::AccountId); the rule reads only literal strings and references to resources, not these.',
+      }]);
+    }
+    return (_method: string, _path: string, _pathParameters: string[], cacheKeyParameters?: string[]) => new apigw.Integration({
+      type: apigw.IntegrationType.AWS_PROXY,
+      // Lambda's Invoke API is a POST, whatever the client's method.
+      integrationHttpMethod: 'POST',
+      uri,
+      options: { timeout: this.integrationTimeout, cacheKeyParameters },
+    });
   }
 
   private addDocumentedRoutes(
@@ -873,6 +923,16 @@ function known(value: number | string | undefined): boolean {
 }
 
 function validate(props: KeyedRestApiProps, r: Resolved): void {
+  if ((props.loadBalancer === undefined) === (props.handler === undefined)) {
+    throw new Error(props.handler
+      ? 'KeyedRestApi takes either loadBalancer (a Fargate service behind a VPC link) or handler (a Lambda function), not both; remove one.'
+      : 'KeyedRestApi needs what serves it: loadBalancer (the Fargate service\'s, through a VPC link) or handler (a Lambda function).');
+  }
+  if (props.handler) {
+    for (const prop of ['listenerPort', 'integrationTlsHostname'] as const) {
+      if (props[prop] !== undefined) throw new Error(`api.${prop} applies only to a loadBalancer; with a Lambda handler API Gateway invokes the function over the Lambda API (TLS), so remove ${prop}.`);
+    }
+  }
   validateStageName(r.stageName);
   validatePort('api.listenerPort', r.listenerPort);
 

@@ -34,6 +34,14 @@ export enum EgressMode {
    * cost nothing, but needs a dual-stack load balancer, VPC link and database path as well.)
    */
   PUBLIC_SUBNETS = 'PUBLIC_SUBNETS',
+  /**
+   * No egress at all: the app subnets are isolated like the database's, with no NAT, no internet
+   * gateway and no VPC endpoint, so nothing in the VPC can reach the internet or an AWS API. For
+   * compute that needs nothing from AWS at run time, such as `FlaskLambdaService` (Lambda pulls the
+   * image and ships the logs outside the VPC; settings and secrets are resolved at deploy time; the
+   * database token is signed locally). Fargate tasks cannot start here.
+   */
+  NONE = 'NONE',
 }
 
 /** Options of the VPC the platform creates. */
@@ -131,7 +139,7 @@ export class FlaskServerlessVpc extends Construct {
       throw new Error(`network.natGateways must be an integer from 1 to maxAzs (${maxAzs}), got ${natGateways}; use EgressMode.VPC_ENDPOINTS for no NAT.`);
     }
 
-    const withInternet = this.egress !== EgressMode.VPC_ENDPOINTS;
+    const withInternet = this.egress !== EgressMode.VPC_ENDPOINTS && this.egress !== EgressMode.NONE;
     const publicApp = this.egress === EgressMode.PUBLIC_SUBNETS;
     const subnetConfiguration: ec2.SubnetConfiguration[] = [
       {
@@ -197,7 +205,7 @@ export class FlaskServerlessVpc extends Construct {
       }
     }
 
-    if (!withInternet) {
+    if (this.egress === EgressMode.VPC_ENDPOINTS) {
       this.addServiceEndpoints(cidr, props.singleAzEndpoints ?? false);
     }
 

@@ -3,14 +3,16 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { ReplaceTasksOnSecretRotation } from './replace-tasks-on-secret-rotation';
-import { KeyedRestApi, KeyedRestApiOptions } from '../api';
+import { KeyedRestApi, KeyedRestApiOptions, KeyedRestApiProps } from '../api';
 import { checkIntegRunnerCanRead } from '../core/integ-runner';
 import { newLogsKey } from '../core/kms';
 import { validateStageName } from '../core/validation';
 import { FlaskDataImport, FlaskDataImportOptions } from '../data-import';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
+import { FlaskLambdaService, FlaskLambdaServiceOptions } from '../function';
 import { FlaskServerlessMonitoring, FlaskServerlessMonitoringOptions } from '../monitoring';
 import { EgressMode, FlaskServerlessVpc, FlaskServerlessVpcOptions } from '../network';
 import { FlaskFargateService, FlaskFargateServiceOptions } from '../service';
@@ -36,14 +38,58 @@ export enum PlatformProfile {
   PRODUCTION = 'PRODUCTION',
 }
 
+/** Where the Flask app runs. */
+export enum ComputeType {
+  /**
+   * One always-on ECS Fargate task (0.25 vCPU, 0.5 GB by default) behind an internal Network
+   * Load Balancer and a VPC link. No cold start, no request time limit beyond API Gateway's 29 s;
+   * about 30 USD a month for the task and the load balancer even when idle, plus egress.
+   */
+  FARGATE = 'FARGATE',
+  /**
+   * AWS Lambda, from the same image (`functionCode`): nothing runs and nothing is billed for
+   * compute while no request comes; no load balancer, no VPC link, and by default no NAT and no
+   * VPC endpoint (`EgressMode.NONE`). Migrations run once per deployment. Limits: a request and
+   * its response are at most 6 MB (API Gateway's own limit is 10 MB), each request at most 29 s
+   * (API Gateway; the function's timeout is below it), and the first request after an idle spell
+   * pays a cold start of a few seconds on top of the database's resume. See `FlaskLambdaService`.
+   */
+  LAMBDA = 'LAMBDA',
+}
+
 /** Props of `FlaskServerlessPlatform`. Each group takes the options of the part it configures. */
 export interface FlaskServerlessPlatformProps {
   /**
-   * The Flask app's container image, e.g. `ecs.ContainerImage.fromAsset('./flask-app')`.
-   * The container must listen on `service.containerPort` and answer `service.healthCheckPath`
-   * without touching the database.
+   * The Flask app's container image, e.g. `ecs.ContainerImage.fromAsset('./flask-app')`, with
+   * `ComputeType.FARGATE` (required there). The container must listen on `service.containerPort`
+   * and answer `service.healthCheckPath` without touching the database.
+   * @default - none; required with ComputeType.FARGATE
    */
-  readonly image: ecs.ContainerImage;
+  readonly image?: ecs.ContainerImage;
+
+  /**
+   * Where the app runs: an ECS Fargate service, or Lambda functions from the same image.
+   * @default ComputeType.FARGATE
+   */
+  readonly compute?: ComputeType;
+
+  /**
+   * The Flask app's image for `ComputeType.LAMBDA` (required there), built from the same
+   * Dockerfile, e.g. `lambda.DockerImageCode.fromImageAsset('./flask-app', { platform: ecr_assets.Platform.LINUX_AMD64 })`.
+   * Lambda pulls only from a private ECR repository in the stack's account and region: an image
+   * you would run with `ecs.ContainerImage.fromRegistry` must be copied there first
+   * (`DockerImageCode.fromEcr`).
+   * @default - none; required with ComputeType.LAMBDA
+   */
+  readonly functionCode?: lambda.DockerImageCode;
+
+  /**
+   * The Lambda functions, with `ComputeType.LAMBDA`. `settings` and `generatedSecrets` are added
+   * to the platform's own (`JWT_EXPIRES_SECONDS` from `jwtExpiry`, and a generated `JWT_SECRET`
+   * unless `existingSecrets` has one).
+   * @default - 1024 MiB, 25 s timeout, x86_64, migrations at deploy time with a 5-minute limit
+   */
+  readonly function?: FlaskLambdaServiceOptions;
 
   /**
    * Short name of the application: with it, the Parameter Store path of the app's settings and
@@ -146,8 +192,9 @@ export interface FlaskServerlessPlatformProps {
 
 /**
  * A Flask + PostgreSQL application, serverless: a VPC, Aurora Serverless v2, the container on
- * ECS Fargate behind an internal load balancer, an API-keyed REST API in front, configuration
- * and secrets in Parameter Store, every alarm on one SNS topic and one dashboard.
+ * ECS Fargate behind an internal load balancer (or, with `ComputeType.LAMBDA`, the same image as
+ * Lambda functions), an API-keyed REST API in front, configuration and secrets in Parameter Store
+ * (and Secrets Manager), every alarm on one SNS topic and one dashboard.
  *
  * What changing each prop does to a deployed stack (in place, rolls the tasks, replaces a
  * resource, or replaces stateful data such as the database) is in the generated table
@@ -161,8 +208,12 @@ export class FlaskServerlessPlatform extends Construct {
   public readonly network?: FlaskServerlessVpc;
   /** The database. */
   public readonly database: AuroraServerlessV2Db;
-  /** The Fargate service and its load balancer. */
-  public readonly service: FlaskFargateService;
+  /** Where the app runs. */
+  public readonly compute: ComputeType;
+  /** The Fargate service and its load balancer, with `ComputeType.FARGATE`. */
+  public readonly service?: FlaskFargateService;
+  /** The Lambda functions, with `ComputeType.LAMBDA`. */
+  public readonly function?: FlaskLambdaService;
   /** The REST API. */
   public readonly api: KeyedRestApi;
   /** The alarm topic and dashboard. */
@@ -177,9 +228,9 @@ export class FlaskServerlessPlatform extends Construct {
   constructor(scope: Construct, id: string, props: FlaskServerlessPlatformProps) {
     super(scope, id);
     checkIntegRunnerCanRead();
-    if (!props || !props.image) {
-      throw new Error('FlaskServerlessPlatform needs `image`, e.g. ecs.ContainerImage.fromAsset(\'./flask-app\').');
-    }
+    this.compute = props?.compute ?? ComputeType.FARGATE;
+    const onLambda = this.compute === ComputeType.LAMBDA;
+    validateCompute(props ?? {} as FlaskServerlessPlatformProps, this.compute);
     if (props.vpc && props.network) {
       throw new Error('Pass either `vpc` (an existing VPC) or `network` (options of a new VPC), not both: the options would be ignored.');
     }
@@ -225,7 +276,8 @@ export class FlaskServerlessPlatform extends Construct {
     if (props.vpc) {
       this.vpc = props.vpc;
     } else {
-      const network = props.network ?? {};
+      // Lambda needs nothing from AWS at run time: no NAT and no endpoints unless asked for.
+      const network = { egress: onLambda ? EgressMode.NONE : undefined, ...props.network };
       const useNatPerAz = production && (network.egress ?? EgressMode.NAT_GATEWAY) === EgressMode.NAT_GATEWAY && network.natGateways === undefined;
       this.network = new FlaskServerlessVpc(this, 'Network', {
         ...network,
@@ -238,6 +290,9 @@ export class FlaskServerlessPlatform extends Construct {
     }
 
     const rotation = props.database?.rotateSecretAfter !== undefined;
+    if (rotation && onLambda) {
+      throw new Error('database.rotateSecretAfter is not available with ComputeType.LAMBDA: the rotation function needs a route to Secrets Manager, which the Lambda platform\'s network does not have (no NAT, no endpoints), and the app does not use the master password (it connects with IAM tokens). Remove rotateSecretAfter.');
+    }
     // A Lambda function in a VPC never gets a public IP, so in public subnets it reaches no AWS API.
     if (rotation && !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS && !props.database?.rotationSubnets) {
       throw new Error('database.rotateSecretAfter needs a route to Secrets Manager, which network.egress PUBLIC_SUBNETS does not give the rotation function (a Lambda function in a VPC gets no public IP); choose NAT_GATEWAY, NAT_INSTANCE or VPC_ENDPOINTS egress, or pass database.rotationSubnets that reach Secrets Manager.');
@@ -255,16 +310,10 @@ export class FlaskServerlessPlatform extends Construct {
     // The stage name becomes part of the parameter path; report a bad one as the API's option,
     // before the service would report the path built from it.
     validateStageName(stageName);
-    const serviceOptions = props.service ?? {};
+    const serviceOptions = onLambda ? props.function ?? {} : props.service ?? {};
+    const group = onLambda ? 'function' : 'service';
     if (serviceOptions.settings?.JWT_EXPIRES_SECONDS !== undefined) {
-      throw new Error('service.settings.JWT_EXPIRES_SECONDS is set by the platform from jwtExpiry; set jwtExpiry instead.');
-    }
-    if (serviceOptions.enableExecuteCommand && props.network?.egress === EgressMode.VPC_ENDPOINTS) {
-      throw new Error('service.enableExecuteCommand needs the SSM Messages endpoint, which network.egress VPC_ENDPOINTS does not create; use a NAT egress mode for ECS Exec, or leave it off.');
-    }
-    const publicTasks = !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS;
-    if (publicTasks && serviceOptions.assignPublicIp === false) {
-      throw new Error('service.assignPublicIp is false, but network.egress PUBLIC_SUBNETS has no NAT and no endpoints: the tasks reach AWS APIs only through their public addresses. Remove assignPublicIp or choose another egress mode.');
+      throw new Error(`${group}.settings.JWT_EXPIRES_SECONDS is set by the platform from jwtExpiry; set jwtExpiry instead.`);
     }
     // A JWT_SECRET the user brings (existingSecrets) replaces the generated one.
     const generatedSecrets = serviceOptions.existingSecrets?.JWT_SECRET ? [] : ['JWT_SECRET'];
@@ -274,33 +323,66 @@ export class FlaskServerlessPlatform extends Construct {
     } else {
       this.parameterPath = serviceOptions.parameterPath ?? `/${appName}/${stageName}/`;
     }
-    rejectSharedParameterPath(this, this.parameterPath, serviceOptions.parameterPath !== undefined ? 'service.parameterPath' : 'appName');
-    this.service = new FlaskFargateService(this, 'Service', {
-      ...serviceOptions,
-      encryptionKey: serviceOptions.encryptionKey ?? encryptionKey,
-      assignPublicIp: serviceOptions.assignPublicIp ?? (publicTasks || undefined),
-      vpc: this.vpc,
-      vpcSubnets: props.appSubnets ?? appSubnets,
-      image: props.image,
-      database: this.database,
-      parameterPath: this.parameterPath,
-      settings: {
-        JWT_EXPIRES_SECONDS: String(jwtExpiry.toSeconds()),
-        ...serviceOptions.settings,
-      },
-      generatedSecrets: [...new Set([...generatedSecrets, ...(serviceOptions.generatedSecrets ?? [])])],
-    });
+    rejectSharedParameterPath(this, this.parameterPath, serviceOptions.parameterPath !== undefined ? `${group}.parameterPath` : 'appName');
+    const settings = { JWT_EXPIRES_SECONDS: String(jwtExpiry.toSeconds()), ...serviceOptions.settings };
+    const allGeneratedSecrets = [...new Set([...generatedSecrets, ...(serviceOptions.generatedSecrets ?? [])])];
 
-    if (rotation) {
-      // Tasks get DB_PASSWORD when they start: replace them after each rotation.
-      const replaceTasks = new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
-        secret: this.database.secret,
-        service: this.service.service,
-        logKey: this.service.parametersKey,
+    let apiTarget: { loadBalancer?: KeyedRestApiProps['loadBalancer']; listenerPort?: number; handler?: KeyedRestApiProps['handler'] };
+    if (onLambda) {
+      const functionOptions = props.function ?? {};
+      this.function = new FlaskLambdaService(this, 'Function', {
+        ...functionOptions,
+        encryptionKey: functionOptions.encryptionKey ?? encryptionKey,
+        vpc: this.vpc,
+        vpcSubnets: props.appSubnets ?? appSubnets,
+        code: props.functionCode!,
+        database: this.database,
+        parameterPath: this.parameterPath,
+        settings,
+        generatedSecrets: allGeneratedSecrets,
       });
-      // The first rotation runs as soon as the schedule exists: without the rule and the state
-      // machine in place, it would change the password under the running tasks unnoticed.
-      this.database.rotationSchedule?.node.addDependency(replaceTasks);
+      const integrationTimeout = props.api?.integrationTimeout ?? Duration.seconds(29);
+      const fnSeconds = this.function.timeout.toSeconds({ integral: false });
+      const apiSeconds = integrationTimeout.toSeconds({ integral: false });
+      if (!Token.isUnresolved(fnSeconds) && !Token.isUnresolved(apiSeconds) && fnSeconds >= apiSeconds) {
+        throw new Error(`function.timeout (${this.function.timeout.toHumanString()}) must be shorter than api.integrationTimeout (${integrationTimeout.toHumanString()}): API Gateway would answer 504 before the app could answer 503 with Retry-After. Lower function.timeout.`);
+      }
+      apiTarget = { handler: this.function.function };
+    } else {
+      const fargateOptions = props.service ?? {};
+      if (fargateOptions.enableExecuteCommand && props.network?.egress === EgressMode.VPC_ENDPOINTS) {
+        throw new Error('service.enableExecuteCommand needs the SSM Messages endpoint, which network.egress VPC_ENDPOINTS does not create; use a NAT egress mode for ECS Exec, or leave it off.');
+      }
+      const publicTasks = !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS;
+      if (publicTasks && fargateOptions.assignPublicIp === false) {
+        throw new Error('service.assignPublicIp is false, but network.egress PUBLIC_SUBNETS has no NAT and no endpoints: the tasks reach AWS APIs only through their public addresses. Remove assignPublicIp or choose another egress mode.');
+      }
+      const service = new FlaskFargateService(this, 'Service', {
+        ...fargateOptions,
+        encryptionKey: fargateOptions.encryptionKey ?? encryptionKey,
+        assignPublicIp: fargateOptions.assignPublicIp ?? (publicTasks || undefined),
+        vpc: this.vpc,
+        vpcSubnets: props.appSubnets ?? appSubnets,
+        image: props.image!,
+        database: this.database,
+        parameterPath: this.parameterPath,
+        settings,
+        generatedSecrets: allGeneratedSecrets,
+      });
+      this.service = service;
+
+      if (rotation) {
+        // Tasks get DB_PASSWORD when they start: replace them after each rotation.
+        const replaceTasks = new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
+          secret: this.database.secret,
+          service: service.service,
+          logKey: service.parametersKey,
+        });
+        // The first rotation runs as soon as the schedule exists: without the rule and the state
+        // machine in place, it would change the password under the running tasks unnoticed.
+        this.database.rotationSchedule?.node.addDependency(replaceTasks);
+      }
+      apiTarget = { loadBalancer: service.loadBalancer, listenerPort: service.listenerPort };
     }
 
     this.api = new KeyedRestApi(this, 'Api', {
@@ -308,8 +390,7 @@ export class FlaskServerlessPlatform extends Construct {
       encryptionKey: props.api?.encryptionKey ?? encryptionKey,
       wafRateLimit: props.api?.wafRateLimit ?? production,
       tracingEnabled: props.api?.tracingEnabled ?? production,
-      loadBalancer: this.service.loadBalancer,
-      listenerPort: this.service.listenerPort,
+      ...apiTarget,
     });
 
     if (props.dataImport) {
@@ -319,7 +400,7 @@ export class FlaskServerlessPlatform extends Construct {
         vpc: this.vpc,
         vpcSubnets: props.appSubnets ?? appSubnets,
         database: this.database,
-        cluster: this.service.cluster,
+        cluster: this.service?.cluster,
         assignPublicIp: publicTasks,
       });
     }
@@ -328,7 +409,7 @@ export class FlaskServerlessPlatform extends Construct {
       ...props.monitoring,
       encryptionKey: props.monitoring?.encryptionKey ?? encryptionKey,
     });
-    this.monitoring.addAlarms(...this.api.alarms, ...this.service.alarms, ...this.database.alarms);
+    this.monitoring.addAlarms(...this.api.alarms, ...(this.service?.alarms ?? []), ...(this.function?.alarms ?? []), ...this.database.alarms);
     this.addDashboard();
 
     // The API outputs its URL, each key's ID and the command that prints the key's value.
@@ -350,11 +431,23 @@ export class FlaskServerlessPlatform extends Construct {
       graph('Latency (p50, p99)', [api.metricLatency({ statistic: 'p50' }), api.metricLatency({ statistic: 'p99' })]),
     ]);
     const svc = this.service;
-    this.monitoring.addSection('Service', [
-      graph('CPU utilization (%)', [svc.metricCpuUtilization()]),
-      graph('Memory utilization (%)', [svc.metricMemoryUtilization()]),
-      graph('Healthy / unhealthy tasks', [svc.metricHealthyHosts()], [svc.metricUnhealthyHosts()]),
-    ]);
+    if (svc) {
+      this.monitoring.addSection('Service', [
+        graph('CPU utilization (%)', [svc.metricCpuUtilization()]),
+        graph('Memory utilization (%)', [svc.metricMemoryUtilization()]),
+        graph('Healthy / unhealthy tasks', [svc.metricHealthyHosts()], [svc.metricUnhealthyHosts()]),
+      ]);
+    }
+    const fn = this.function;
+    if (fn) {
+      // Alarms (error rate, throttles, p99 duration near the timeout, concurrency near its limit)
+      // on the topic, and the function's section of the dashboard.
+      this.monitoring.monitorFunction({
+        lambdaFunction: fn.function,
+        timeout: fn.timeout,
+        reservedConcurrentExecutions: props.function?.reservedConcurrentExecutions,
+      });
+    }
     const db = this.database;
     this.monitoring.addSection('Database', [
       new cloudwatch.SingleValueWidget({
@@ -378,6 +471,34 @@ export class FlaskServerlessPlatform extends Construct {
 
 /** Egress modes whose app subnets give a Fargate task a way to ECR, S3, CloudWatch Logs and Secrets Manager. */
 const IMPORT_EGRESS: string[] = [EgressMode.NAT_GATEWAY, EgressMode.NAT_INSTANCE, EgressMode.VPC_ENDPOINTS, EgressMode.PUBLIC_SUBNETS];
+
+/** Rejects props that belong to the other compute type, naming them. */
+function validateCompute(props: FlaskServerlessPlatformProps, compute: ComputeType): void {
+  if (compute === ComputeType.LAMBDA) {
+    if (!props.functionCode) {
+      throw new Error('compute LAMBDA needs `functionCode`, e.g. lambda.DockerImageCode.fromImageAsset(\'./flask-app\', { platform: ecr_assets.Platform.LINUX_AMD64 }).');
+    }
+    if (props.image) {
+      throw new Error('image is the Fargate task\'s image, but compute is LAMBDA; pass the image as functionCode (lambda.DockerImageCode.fromImageAsset of the same folder) and remove image.');
+    }
+    if (props.service) {
+      throw new Error('service configures the Fargate service, but compute is LAMBDA; move what applies to `function` (settings, generatedSecrets, existingSecrets, environment, parameterPath, logRetention) and remove service.');
+    }
+    if (props.api?.integrationTlsHostname !== undefined) {
+      throw new Error('api.integrationTlsHostname applies to the Fargate load balancer, but compute is LAMBDA (API Gateway invokes the function over the Lambda API); remove it.');
+    }
+    return;
+  }
+  if (!props.image) {
+    throw new Error('FlaskServerlessPlatform needs `image`, e.g. ecs.ContainerImage.fromAsset(\'./flask-app\') (or compute: ComputeType.LAMBDA with functionCode).');
+  }
+  if (props.functionCode || props.function) {
+    throw new Error(`${props.functionCode ? 'functionCode' : 'function'} applies to compute LAMBDA, but compute is FARGATE; set compute: ComputeType.LAMBDA or remove it.`);
+  }
+  if (!props.vpc && props.network?.egress === EgressMode.NONE) {
+    throw new Error('network.egress NONE leaves the app subnets without any route to AWS APIs, where Fargate tasks cannot pull their image or read their settings; use it with compute LAMBDA, or choose NAT_GATEWAY, NAT_INSTANCE, VPC_ENDPOINTS or PUBLIC_SUBNETS.');
+  }
+}
 
 /**
  * `/flask-app/<stack name>/<construct path in the stack>/`: unique in the account and region,

@@ -345,3 +345,94 @@ describe('known defects: the repair the fix makes is all the proof asks for', ()
     })).toEqual([]);
   });
 });
+
+describe('Lambda mode: each proof fails when its link is broken', () => {
+  const serving = (raw: CfnTemplate) => idOf(raw, 'AWS::Lambda::Function', (p) => JSON.stringify(p.ImageConfig ?? {}).includes('lambda_handler.handler'));
+  const migration = (raw: CfnTemplate) => idOf(raw, 'AWS::Lambda::Function', (p) => JSON.stringify(p.ImageConfig ?? {}).includes('lambda_handler.migrate'));
+  const roleOf = (raw: CfnTemplate, fnId: string) => props(raw, fnId).Role['Fn::GetAtt'][0];
+  const policiesOf = (raw: CfnTemplate, roleId: string) => Object.entries(raw.Resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(roleId)).map(([id]) => id);
+
+  test('without the invoke permission API Gateway cannot call the function', () => {
+    const problems = prove('api-to-function', 'lambda', (raw) => { delete raw.Resources[idOf(raw, 'AWS::Lambda::Permission')]; });
+    expect(problems.join('\n')).toMatch(/apigateway\.amazonaws\.com lambda:InvokeFunction on arn:aws:lambda:.*: ImplicitlyDenied/);
+  });
+
+  test('an invoke permission for every API of the account is reported as unscoped', () => {
+    const problems = prove('api-to-function', 'lambda', (raw) => {
+      props(raw, idOf(raw, 'AWS::Lambda::Permission')).SourceArn = 'arn:aws:execute-api:ap-southeast-1:123456789012:*';
+    });
+    expect(problems.join('\n')).toMatch(/another API may invoke .*: the permission is not scoped to this API's stage/);
+  });
+
+  test('rds-db:connect granted for the master user instead of the app role is reported both ways', () => {
+    const problems = prove('function-db-auth', 'lambda', (raw) => {
+      for (const id of policiesOf(raw, roleOf(raw, serving(raw)))) {
+        for (const s of props(raw, id).PolicyDocument.Statement) {
+          if (s.Action === 'rds-db:connect') s.Resource['Fn::Join'][1][s.Resource['Fn::Join'][1].length - 1] = '/flask';
+        }
+      }
+    });
+    expect(problems.join('\n')).toMatch(/rds-db:connect on arn:aws:rds-db:.*\/flask_app: ImplicitlyDenied/);
+    expect(problems.join('\n')).toMatch(/role may connect as the master user flask/);
+  });
+
+  test('without the database ingress from the functions they cannot reach Aurora', () => {
+    const problems = prove('function-database', 'lambda', (raw) => {
+      delete raw.Resources[idOf(raw, 'AWS::EC2::SecurityGroupIngress', (p) => /Flask functions/.test(p.Description ?? ''))];
+    });
+    expect(problems.join('\n')).toMatch(/no ingress rule of .* admits tcp\/5432/);
+  });
+
+  test('without the environment decrypt policy the function cannot read its environment', () => {
+    const problems = prove('function-env-key', 'lambda', (raw) => {
+      for (const id of policiesOf(raw, roleOf(raw, serving(raw)))) {
+        if (JSON.stringify(props(raw, id).PolicyDocument).includes('kms:Decrypt')) delete raw.Resources[id];
+      }
+    });
+    expect(problems.join('\n')).toMatch(/kms:Decrypt on arn:aws:kms:.*: ImplicitlyDenied/);
+  });
+
+  test('a JWT_SECRET written into the template is reported', () => {
+    const problems = prove('function-env-key', 'lambda', (raw) => { props(raw, serving(raw)).Environment.Variables.JWT_SECRET = 'plain-text'; });
+    expect(problems.join('\n')).toMatch(/JWT_SECRET is not a Secrets Manager dynamic reference/);
+  });
+
+  test('a function role without its log statement cannot write its logs', () => {
+    const problems = prove('function-logs', 'lambda', (raw) => {
+      for (const id of policiesOf(raw, roleOf(raw, migration(raw)))) {
+        const doc = props(raw, id).PolicyDocument;
+        doc.Statement = doc.Statement.filter((s: Json) => ![s.Action].flat().includes('logs:PutLogEvents'));
+      }
+    });
+    expect(problems.join('\n')).toMatch(/logs:CreateLogStream on .*: ImplicitlyDenied/);
+  });
+
+  test('a trigger that does not wait for the writer, and a serving function that does not wait for the trigger, are reported', () => {
+    const problems = prove('migration-trigger', 'lambda', (raw) => {
+      const trigger = idOf(raw, 'Custom::Trigger');
+      const resources = raw.Resources as Record<string, Json>;
+      resources[trigger].DependsOn = [resources[trigger].DependsOn ?? []].flat().filter((d: string) => !/Writer/.test(d));
+      const fn = serving(raw);
+      resources[fn].DependsOn = [resources[fn].DependsOn ?? []].flat().filter((d: string) => d !== trigger);
+    });
+    expect(problems.join('\n')).toMatch(/can run before .*Writer.* exists/);
+    expect(problems.join('\n')).toMatch(/can be updated before .* has migrated/);
+  });
+
+  test('a migration function that cannot reach the database is reported', () => {
+    const problems = prove('migration-trigger', 'lambda', (raw) => {
+      delete raw.Resources[idOf(raw, 'AWS::EC2::SecurityGroupEgress', (p) => /Flask functions/.test(p.Description ?? ''))];
+    });
+    expect(problems.join('\n')).toMatch(/no egress rule of .* allows tcp\/5432/);
+  });
+
+  test('HTTPS egress to anywhere on the functions\' security group is reported', () => {
+    const problems = prove('function-no-egress', 'lambda', (raw) => {
+      props(raw, idOf(raw, 'AWS::EC2::SecurityGroup', (p) => /Flask functions/.test(p.GroupDescription))).SecurityGroupEgress = [
+        { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 },
+      ];
+    });
+    expect(problems.join('\n')).toMatch(/allows egress tcp\/443-443 to 0\.0\.0\.0\/0/);
+  });
+});

@@ -277,7 +277,7 @@ describe('TLS to the load balancer and the tasks', () => {
   });
 
   test('the API calls the host name over HTTPS on the service listener port', () => {
-    expect(platform.service.listenerPort).toBe(443);
+    expect(platform.service!.listenerPort).toBe(443);
     template.hasResourceProperties('AWS::ApiGateway::Method', {
       Integration: { Type: 'HTTP_PROXY', ConnectionType: 'VPC_LINK', Uri: 'https://backend.example.com:443/{proxy}' },
     });

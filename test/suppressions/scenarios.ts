@@ -3,16 +3,18 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildStacks as apiInteg } from '../../integ/integ.api';
 import { buildStacks as databaseInteg } from '../../integ/integ.database';
 import { buildStacks as platformInteg } from '../../integ/integ.platform';
+import { buildStacks as platformLambdaInteg } from '../../integ/integ.platform-lambda';
 import { buildStacks as serviceInteg } from '../../integ/integ.service';
 import { CloudWatchRoleMode, KeyedRestApi, KeyedRestApiOptions } from '../../src/api';
 import { FlaskDataImport } from '../../src/data-import';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../../src/database';
 import { EgressMode, FlaskServerlessVpc } from '../../src/network';
-import { FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src/platform';
+import { ComputeType, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../../src/platform';
 import { FlaskFargateService, FlaskFargateServiceOptions } from '../../src/service';
 
 const env = { region: 'ap-southeast-1' };
@@ -98,6 +100,16 @@ export const SCENARIOS: Record<string, (app: App) => Stack[]> = {
     });
     return [stack];
   },
+  'platform on Lambda integ': platformLambdaInteg,
+  'platform on Lambda, reserved concurrency': (app) => {
+    const stack = new Stack(app, 'PlatformLambda', { env });
+    new FlaskServerlessPlatform(stack, 'App', {
+      compute: ComputeType.LAMBDA,
+      functionCode: lambda.DockerImageCode.fromImageAsset(echoApp),
+      function: { reservedConcurrentExecutions: 10 },
+    });
+    return [stack];
+  },
   'api integ (WAF)': apiInteg,
   'api defaults': api({}),
   'api OpenAPI, cache, CORS, X-Ray, a year of logs': api({
@@ -129,4 +141,5 @@ export const SCENARIOS: Record<string, (app: App) => Stack[]> = {
     new FlaskDataImport(stack, 'Import', { vpc: network.vpc, vpcSubnets: network.appSubnets, database: db, versioned: true, accessLogsBucket });
     return [stack];
   },
+  'network without egress': vpcOnly(EgressMode.NONE),
 };

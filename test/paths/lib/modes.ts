@@ -2,11 +2,14 @@ import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ACCOUNT, REGION } from './cfn';
 import {
   AuroraServerlessV2Db,
   CloudWatchRoleMode,
+  ComputeType,
   EgressMode,
   FlaskFargateService,
   FlaskServerlessPlatform,
@@ -33,6 +36,14 @@ const CERT_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0f1e2d3c-4b5a-697
 function platform(props: Partial<FlaskServerlessPlatformProps>): Stack {
   const stack = new Stack(new App(), 'Paths', { env: { account: ACCOUNT, region: REGION } });
   new FlaskServerlessPlatform(stack, 'P', { image, ...props });
+  return stack;
+}
+
+/** The platform on Lambda: the same image as functions, no NAT, no endpoints, no load balancer. */
+function lambdaPlatform(): Stack {
+  const stack = new Stack(new App(), 'Paths', { env: { account: ACCOUNT, region: REGION } });
+  const functionCode = lambda.DockerImageCode.fromImageAsset(path.join(__dirname, '..', '..', '..', 'integ', 'assets', 'echo-app'), { platform: Platform.LINUX_AMD64 });
+  new FlaskServerlessPlatform(stack, 'P', { compute: ComputeType.LAMBDA, functionCode });
   return stack;
 }
 
@@ -77,6 +88,7 @@ export const MODES: Mode[] = [
     },
   },
   { id: 'ecs-exec', description: 'service.enableExecuteCommand (ECS Exec)', build: () => platform({ service: { enableExecuteCommand: true } }) },
+  { id: 'lambda', description: 'compute LAMBDA (functions from the same image, EgressMode.NONE: no NAT, no endpoints)', build: lambdaPlatform },
   { id: 'parts', description: 'AuroraServerlessV2Db, FlaskFargateService and KeyedRestApi in a user\'s ec2.Vpc', build: partsInUserVpc },
 ];
 

@@ -25,6 +25,10 @@ export interface RuntimePath {
 
 /** Ids of every mode but `except`. */
 const ALL_BUT = (...except: string[]) => MODES.map((m) => m.id).filter((m) => !except.includes(m));
+/** The modes that run on Lambda functions instead of an ECS service. */
+const LAMBDA_MODES = ['lambda'];
+/** The modes with an ECS service behind a load balancer. */
+const FARGATE_MODES = ALL_BUT(...LAMBDA_MODES);
 
 // ---- helpers over the template ----
 
@@ -185,6 +189,76 @@ function secureStringKey(ctx: ProofContext, parameterName: string): string | und
   return id ? ctx.t.props(id).KeyId : undefined;
 }
 
+interface Fn {
+  readonly id: string;
+  readonly arn: string;
+  readonly roleId: string;
+  readonly endpoints: Endpoint[];
+  /** The function's environment, with `{{resolve:ssm:NAME}}` read from the template's parameter. */
+  env(name: string): string | undefined;
+}
+
+/** The image functions of the template (FlaskLambdaService's serving and migration functions). */
+function imageFunctions(ctx: ProofContext): Fn[] {
+  const t = ctx.t;
+  return t.ofType('AWS::Lambda::Function').filter((id) => t.props(id).PackageType === 'Image').map((id) => {
+    const p = t.props(id);
+    const roleId = ctx.iam.roleIdOf(p.Role);
+    if (!roleId) throw new Error(`function ${id} has no role in the template`);
+    const vpc = p.VpcConfig ?? {};
+    const endpoints = ((vpc.SubnetIds ?? []) as string[]).map((subnet) => ({ subnet, securityGroups: vpc.SecurityGroupIds as string[] }));
+    const vars: Record<string, Json> = p.Environment?.Variables ?? {};
+    const env = (name: string): string | undefined => {
+      const value = vars[name];
+      if (value === undefined) return undefined;
+      const m = /^\{\{resolve:ssm:([^:}]+)\}\}$/.exec(String(value));
+      if (!m) return String(value);
+      const param = t.ofType('AWS::SSM::Parameter').find((x) => t.ref(x) === m[1]);
+      return param ? String(t.props(param).Value) : `(no parameter ${m[1]} in the template)`;
+    };
+    return { id, arn: t.getAtt(id, 'Arn'), roleId, endpoints, env };
+  });
+}
+
+/** The function a deploy-time trigger invokes (through a version of it), if any. */
+function triggeredFunctions(ctx: ProofContext): { trigger: string; fn: string }[] {
+  const t = ctx.t;
+  return t.ofType('Custom::Trigger').flatMap((trigger) => {
+    const handler = t.props(trigger).HandlerArn;
+    const version = t.ofType('AWS::Lambda::Version').find((v) => t.ref(v) === handler);
+    const fn = version ? t.ofType('AWS::Lambda::Function').find((f) => t.ref(f) === t.props(version).FunctionName) : undefined;
+    return fn ? [{ trigger, fn }] : [];
+  });
+}
+
+/** The resource policy the template's AWS::Lambda::Permission resources give a function. */
+function functionPolicy(ctx: ProofContext, fnId: string): Json {
+  const t = ctx.t;
+  const names = [t.getAtt(fnId, 'Arn'), t.ref(fnId)];
+  const statements = t.ofType('AWS::Lambda::Permission').filter((x) => names.includes(t.props(x).FunctionName)).map((x) => {
+    const p = t.props(x);
+    const condition: Json = {};
+    if (p.SourceArn) condition.ArnLike = { 'aws:SourceArn': p.SourceArn };
+    if (p.SourceAccount) condition.StringEquals = { 'aws:SourceAccount': p.SourceAccount };
+    return {
+      Effect: 'Allow',
+      Principal: String(p.Principal).endsWith('.amazonaws.com') ? { Service: p.Principal } : { AWS: p.Principal },
+      Action: p.Action,
+      Resource: t.getAtt(fnId, 'Arn'),
+      ...(Object.keys(condition).length ? { Condition: condition } : {}),
+    };
+  });
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** The cluster's subnets, security groups and port, as an endpoint to reach. */
+function clusterEndpoints(ctx: ProofContext, clusterId: string): { port: number; to: Endpoint[] } {
+  const c = ctx.t.props(clusterId);
+  const group = ctx.t.ofType('AWS::RDS::DBSubnetGroup').find((g) => ctx.t.ref(g) === c.DBSubnetGroupName);
+  const subnets: string[] = group ? ctx.t.props(group).SubnetIds : [];
+  return { port: Number(c.Port ?? 5432), to: subnets.map((subnet) => ({ subnet, securityGroups: c.VpcSecurityGroupIds })) };
+}
+
 /** The path of the issue, in the order the README lists them. */
 export const PATHS: RuntimePath[] = [
   {
@@ -219,6 +293,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'image-pull',
     title: 'ECS execution role → ECR image pull (ECR API, registry, S3 layers; network in every egress mode)',
+    modes: FARGATE_MODES,
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
         const image: string = task.container.Image;
@@ -241,6 +316,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'parameters',
     title: 'Execution role → each SSM parameter (ssm:GetParameters, kms:Decrypt on its key via SSM)',
+    modes: FARGATE_MODES,
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
         const params = requireSome<Json>((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':ssm:')), 'SSM-backed container secret');
@@ -265,6 +341,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'database-secret',
     title: 'Execution role → the database secret (secretsmanager:GetSecretValue, kms:Decrypt via Secrets Manager)',
+    modes: FARGATE_MODES,
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
         const secrets = requireSome<Json>((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':secretsmanager:')), 'Secrets Manager container secret');
@@ -291,6 +368,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'task-logs',
     title: 'Execution role → CloudWatch Logs (awslogs driver; the Logs service principal on the log key)',
+    modes: FARGATE_MODES,
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
         const o = task.container.LogConfiguration?.Options;
@@ -305,6 +383,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'task-database',
     title: 'Task → Aurora: routes and security groups on both sides, on the cluster port',
+    modes: FARGATE_MODES,
     prove(ctx) {
       const clusters = requireSome(ctx.t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster');
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => clusters.flatMap((c) => {
@@ -350,6 +429,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'database-tls',
     title: 'Task → Aurora over TLS only (sslmode require or stricter; rds.force_ssl on)',
+    modes: FARGATE_MODES,
     prove(ctx) {
       const t = ctx.t;
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => requireSome(t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster').flatMap((c) => {
@@ -364,6 +444,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'first-create-order',
     title: 'Task → Aurora on the first create: the service waits for the writer instance',
+    modes: FARGATE_MODES,
     prove(ctx) {
       const t = ctx.t;
       const problems: string[] = [];
@@ -380,6 +461,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'api-to-task',
     title: 'API Gateway → VPC link → NLB listener → target group → task security group, and the health check',
+    modes: FARGATE_MODES,
     prove(ctx) {
       const t = ctx.t;
       const problems: string[] = [];
@@ -442,6 +524,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'nlb-egress-scope',
     title: 'NLB security group → the tasks only (traffic and health-check ports; no other egress)',
+    modes: FARGATE_MODES,
     prove(ctx) {
       const t = ctx.t;
       const problems: string[] = [];
@@ -608,7 +691,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'secure-string-writer',
     title: 'SecureString custom resource → ssm:PutParameter and kms:Encrypt on its key; its own logs',
-    modes: ALL_BUT('parts'),
+    modes: ALL_BUT('parts', ...LAMBDA_MODES),
     prove(ctx) {
       const t = ctx.t;
       return requireSome(t.ofType('Custom::FlaskSecureStringParameter'), 'generated SecureString parameter').flatMap((id) => {
@@ -711,9 +794,182 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'nat-internet',
     title: 'Tasks → NAT → internet (default route, NAT with a public address, internet gateway)',
-    modes: ALL_BUT('vpc-endpoints', 'one-az-endpoints'),
+    modes: ALL_BUT('vpc-endpoints', 'one-az-endpoints', ...LAMBDA_MODES),
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => task.endpoints.flatMap((e) => ctx.net.internetProblems(e, 443).map((p) => `from ${e.subnet}: ${p}`)));
+    },
+  },
+  {
+    id: 'api-to-function',
+    title: 'API Gateway → lambda:InvokeFunction on the serving function (resource policy scoped to this API\'s stage)',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const methods = requireSome(t.ofType('AWS::ApiGateway::Method').filter((m) => t.props(m).Integration?.Type === 'AWS_PROXY'), 'Lambda proxy integration');
+      for (const m of methods) {
+        const method = t.props(m);
+        const uri = String(method.Integration.Uri);
+        const fn = t.ofType('AWS::Lambda::Function').find((f) => uri === `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${t.getAtt(f, 'Arn')}/invocations`);
+        if (!fn) { problems.push(`${m} invokes ${uri}, which names no function of the template`); continue; }
+        if (method.Integration.IntegrationHttpMethod !== 'POST') problems.push(`${m} calls the Lambda Invoke API with ${method.Integration.IntegrationHttpMethod}, not POST`);
+        const api = method.RestApiId;
+        const stages = t.ofType('AWS::ApiGateway::Stage').filter((st) => t.props(st).RestApiId === api);
+        for (const stage of requireSome(stages, `stage of ${api}`)) {
+          const call = (apiId: string, stageName: string) => ({
+            caller: { service: 'apigateway.amazonaws.com' },
+            action: 'lambda:InvokeFunction',
+            resource: t.getAtt(fn, 'Arn'),
+            context: { 'aws:SourceArn': `arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/${stageName}/GET/health`, 'aws:SourceAccount': ACCOUNT },
+            resourcePolicy: functionPolicy(ctx, fn),
+          });
+          problems.push(...denied(ctx, [call(api, t.props(stage).StageName)]));
+          // Another API (or another stage) of the account must not be able to invoke it.
+          for (const [other, why] of [[call('otherapi123', t.props(stage).StageName), 'another API'], [call(api, 'OtherStage'), 'another stage']] as const) {
+            if (ctx.iam.check(other).allowed) problems.push(`${why} may invoke ${fn}: the permission is not scoped to this API's stage`);
+          }
+        }
+      }
+      return [...new Set(problems)];
+    },
+  },
+  {
+    id: 'function-db-auth',
+    title: 'Function roles → rds-db:connect as the app role only (DB_USER, DB_IAM_AUTH=1), not as the master user',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      const t = ctx.t;
+      const clusters = requireSome(t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster');
+      return requireSome(imageFunctions(ctx), 'image function').flatMap((fn) => clusters.flatMap((c) => {
+        const cluster = t.props(c);
+        const user = fn.env('DB_USER');
+        const problems: string[] = [];
+        if (cluster.EnableIAMDatabaseAuthentication !== true) problems.push(`cluster ${c} does not enable IAM database authentication`);
+        if (fn.env('DB_IAM_AUTH') !== '1') problems.push(`${fn.id}: DB_IAM_AUTH is ${fn.env('DB_IAM_AUTH')}, not 1`);
+        if (!user) return [...problems, `${fn.id} has no DB_USER`];
+        if (user === cluster.MasterUsername) problems.push(`${fn.id} connects as the master user ${user}`);
+        const dbuser = (name: string) => `arn:aws:rds-db:${REGION}:${ACCOUNT}:dbuser:${t.getAtt(c, 'DBClusterResourceId')}/${name}`;
+        problems.push(...assumes(ctx, fn.roleId, 'lambda.amazonaws.com'));
+        problems.push(...denied(ctx, [{ caller: { role: fn.roleId }, action: 'rds-db:connect', resource: dbuser(user) }]));
+        if (ctx.iam.check({ caller: { role: fn.roleId }, action: 'rds-db:connect', resource: dbuser(cluster.MasterUsername) }).allowed) {
+          problems.push(`${fn.id}'s role may connect as the master user ${cluster.MasterUsername}`);
+        }
+        return problems;
+      }));
+    },
+  },
+  {
+    id: 'function-database',
+    title: 'Functions → Aurora: DB_HOST/DB_PORT/DB_SSLMODE, routes and security groups on both sides, on the cluster port',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      const t = ctx.t;
+      const clusters = requireSome(t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster');
+      return requireSome(imageFunctions(ctx), 'image function').flatMap((fn) => clusters.flatMap((c) => {
+        const { port, to } = clusterEndpoints(ctx, c);
+        const problems: string[] = [];
+        if (fn.endpoints.length === 0) problems.push(`${fn.id} is not in the VPC`);
+        if (fn.env('DB_HOST') !== String(t.getAtt(c, 'Endpoint.Address'))) problems.push(`${fn.id}: DB_HOST is ${fn.env('DB_HOST')}, not the cluster endpoint`);
+        if (fn.env('DB_PORT') !== String(port)) problems.push(`${fn.id}: DB_PORT is ${fn.env('DB_PORT')}, not ${port}`);
+        if (!['require', 'verify-ca', 'verify-full'].includes(fn.env('DB_SSLMODE') ?? '')) problems.push(`${fn.id}: DB_SSLMODE is ${fn.env('DB_SSLMODE')}`);
+        for (const from of fn.endpoints) {
+          for (const dest of to) problems.push(...ctx.net.vpcProblems(from, dest, port).map((p) => `${fn.id} ${from.subnet} → ${dest.subnet}: ${p}`));
+        }
+        return problems;
+      }));
+    },
+  },
+  {
+    id: 'function-env-key',
+    title: 'Function roles → kms:Decrypt of their own environment (via Lambda, this function only); secrets only as dynamic references',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      const t = ctx.t;
+      return requireSome(imageFunctions(ctx), 'image function').flatMap((fn) => {
+        const p = t.props(fn.id);
+        const problems: string[] = [];
+        const key = p.KmsKeyArn;
+        if (!key) return [`${fn.id}: its environment is not encrypted with a customer-managed key`];
+        const decrypt = (functionArn: string) => ({
+          caller: { role: fn.roleId },
+          action: 'kms:Decrypt',
+          resource: key,
+          context: { 'kms:ViaService': `lambda.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:lambda:FunctionArn': functionArn },
+        });
+        problems.push(...denied(ctx, [decrypt(fn.arn)]));
+        if (ctx.iam.check(decrypt(t.arn('lambda', 'function:another'))).allowed) problems.push(`${fn.id}'s role may decrypt another function's environment`);
+        // The raw template (before resolution) must hold references only, never a secret value.
+        for (const [name, value] of Object.entries<Json>(t.resource(fn.id).Properties?.Environment?.Variables ?? {})) {
+          if (!/SECRET|PASSWORD|TOKEN/.test(name)) continue;
+          if (!JSON.stringify(value).includes('{{resolve:secretsmanager:')) problems.push(`${fn.id}: ${name} is not a Secrets Manager dynamic reference`);
+        }
+        return problems;
+      });
+    },
+  },
+  {
+    id: 'function-logs',
+    title: 'Function roles → their own log group (and the Logs service principal on its key)',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      return requireSome(imageFunctions(ctx), 'image function').flatMap((fn) => {
+        const group = ctx.t.props(fn.id).LoggingConfig?.LogGroup;
+        if (!group) return [`${fn.id} logs to no log group of the template`];
+        return writesLogs(ctx, fn.roleId, group, '2026/01/01/[$LATEST]0123456789abcdef');
+      });
+    },
+  },
+  {
+    id: 'migration-trigger',
+    title: 'Deploy-time migrations: trigger → migration function (after the writer, before the serving function), and → Aurora',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const writers = requireSome(t.ofType('AWS::RDS::DBInstance').filter((i) => t.props(i).DBClusterIdentifier), 'Aurora instance');
+      const served = new Set(t.ofType('AWS::ApiGateway::Method').map((m) => String(t.props(m).Integration?.Uri ?? '')));
+      for (const { trigger, fn } of requireSome(triggeredFunctions(ctx), 'trigger with a migration function')) {
+        const f = t.props(fn);
+        if (!JSON.stringify(f.ImageConfig?.Command ?? []).includes('migrate')) problems.push(`${trigger} invokes ${fn}, whose command is ${JSON.stringify(f.ImageConfig?.Command)}`);
+        const before = dependencies(t, trigger);
+        for (const writer of writers) if (!before.has(writer)) problems.push(`${trigger} can run before ${writer} exists`);
+        for (const serving of t.ofType('AWS::Lambda::Function').filter((x) => [...served].some((u) => u.includes(`/functions/${t.getAtt(x, 'Arn')}/`)))) {
+          if (!dependencies(t, serving).has(trigger)) problems.push(`${serving} can be updated before ${trigger} has migrated`);
+        }
+        // The trigger's provider invokes a version of the function.
+        const provider = t.ofType('AWS::Lambda::Function').find((x) => t.getAtt(x, 'Arn') === t.props(trigger).ServiceToken);
+        const providerRole = provider ? ctx.iam.roleIdOf(t.props(provider).Role) : undefined;
+        if (!providerRole) { problems.push(`${trigger} has no provider role in the template`); continue; }
+        problems.push(...denied(ctx, [{ caller: { role: providerRole }, action: 'lambda:InvokeFunction', resource: `${t.getAtt(fn, 'Arn')}:1` }]));
+        // The migration function reaches the database (the admin step with the master password, the
+        // migrations as the app role).
+        const migrate = imageFunctions(ctx).find((x) => x.id === fn)!;
+        if (!JSON.stringify(t.resource(fn).Properties?.Environment?.Variables?.DB_ADMIN_PASSWORD ?? '').includes(':SecretString:password:')) {
+          problems.push(`${fn} gets no DB_ADMIN_PASSWORD from the master secret`);
+        }
+        for (const c of t.ofType('AWS::RDS::DBCluster')) {
+          const { port, to } = clusterEndpoints(ctx, c);
+          for (const from of migrate.endpoints) for (const dest of to) problems.push(...ctx.net.vpcProblems(from, dest, port).map((p) => `${fn} ${from.subnet} → ${dest.subnet}: ${p}`));
+        }
+      }
+      return problems;
+    },
+  },
+  {
+    id: 'function-no-egress',
+    title: 'Functions send only to the database: no route to the internet, security group egress on the database port only',
+    modes: LAMBDA_MODES,
+    prove(ctx) {
+      const t = ctx.t;
+      const ports = new Set(t.ofType('AWS::RDS::DBCluster').map((c) => Number(t.props(c).Port ?? 5432)));
+      return requireSome(imageFunctions(ctx), 'image function').flatMap((fn) => [
+        ...fn.endpoints.filter((e) => ctx.net.internetProblems(e, 443).length === 0).map((e) => `${fn.id} reaches the internet from ${e.subnet}`),
+        // CDK's placeholder rule for "no egress" (255.255.255.255/32, ICMP) matches no traffic.
+        ...[...new Set(fn.endpoints.flatMap((e) => e.securityGroups))].flatMap((sg) => (ctx.net.egressRules(sg) ?? [])
+          .filter((r) => r.cidr !== '255.255.255.255/32')
+          .filter((r) => !(r.protocol === 'tcp' && r.from === r.to && ports.has(r.from) && r.sg))
+          .map((r) => `${sg} allows egress ${r.protocol}/${r.from}-${r.to} to ${r.sg ?? r.cidr ?? r.prefixList}`)),
+      ]);
     },
   },
 ];

@@ -1,0 +1,1 @@
+export * from './flask-lambda-service';
