@@ -2,14 +2,16 @@
 // synthesized with a registry image (no Docker build needed). Internal: used by
 // scripts/cost-table.js and the tests.
 import { App, Stack } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { EgressMode } from '../network';
-import { FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../platform';
+import { ComputeType, FlaskServerlessPlatform, FlaskServerlessPlatformProps, PlatformProfile } from '../platform';
 import { CostEstimate, CostEstimator } from './estimator';
 
 export interface ReferenceMode {
   readonly title: string;
-  readonly props: Omit<FlaskServerlessPlatformProps, 'image'>;
+  readonly props: Omit<FlaskServerlessPlatformProps, 'image' | 'functionCode'>;
 }
 
 export const REFERENCE_MODES: ReferenceMode[] = [
@@ -19,17 +21,26 @@ export const REFERENCE_MODES: ReferenceMode[] = [
   { title: 'VPC endpoints, one AZ', props: { network: { egress: EgressMode.VPC_ENDPOINTS, singleAzEndpoints: true } } },
   { title: 'Public subnets', props: { network: { egress: EgressMode.PUBLIC_SUBNETS } } },
   { title: 'PRODUCTION profile', props: { profile: PlatformProfile.PRODUCTION } },
+  { title: 'Lambda (no egress)', props: { compute: ComputeType.LAMBDA } },
 ];
 
 /** A stack holding the platform in `mode`, in ap-southeast-1. */
 export function referenceStack(mode: ReferenceMode): Stack {
   const app = new App();
   const stack = new Stack(app, 'CostReference', { env: { account: '111111111111', region: 'ap-southeast-1' } });
+  const onLambda = mode.props.compute === ComputeType.LAMBDA;
   new FlaskServerlessPlatform(stack, 'App', {
-    image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12-slim'),
+    ...(onLambda
+      // An image already in this account's ECR: Lambda pulls from private ECR only.
+      ? { functionCode: lambda.DockerImageCode.fromEcr(ecrRepository(stack), { tagOrDigest: 'latest' }) }
+      : { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/python:3.12-slim') }),
     ...mode.props,
   });
   return stack;
+}
+
+function ecrRepository(stack: Stack) {
+  return ecr.Repository.fromRepositoryName(stack, 'Repository', 'flask-app');
 }
 
 export interface CostColumn {

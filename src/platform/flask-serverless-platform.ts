@@ -401,7 +401,7 @@ export class FlaskServerlessPlatform extends Construct {
         vpcSubnets: props.appSubnets ?? appSubnets,
         database: this.database,
         cluster: this.service?.cluster,
-        assignPublicIp: publicTasks,
+        assignPublicIp: !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS,
       });
     }
 
@@ -410,7 +410,7 @@ export class FlaskServerlessPlatform extends Construct {
       encryptionKey: props.monitoring?.encryptionKey ?? encryptionKey,
     });
     this.monitoring.addAlarms(...this.api.alarms, ...(this.service?.alarms ?? []), ...(this.function?.alarms ?? []), ...this.database.alarms);
-    this.addDashboard();
+    this.addDashboard(props.function?.reservedConcurrentExecutions);
 
     // The API outputs its URL, each key's ID and the command that prints the key's value.
     const dashboardUrl = this.monitoring.dashboardUrl;
@@ -421,7 +421,7 @@ export class FlaskServerlessPlatform extends Construct {
     });
   }
 
-  private addDashboard(): void {
+  private addDashboard(functionReservedConcurrency?: number): void {
     const graph = (title: string, metrics: cloudwatch.IMetric[], right?: cloudwatch.IMetric[]) =>
       new cloudwatch.GraphWidget({ title, left: metrics, right, width: 8, height: 6 });
     const api = this.api;
@@ -445,7 +445,7 @@ export class FlaskServerlessPlatform extends Construct {
       this.monitoring.monitorFunction({
         lambdaFunction: fn.function,
         timeout: fn.timeout,
-        reservedConcurrentExecutions: props.function?.reservedConcurrentExecutions,
+        reservedConcurrentExecutions: functionReservedConcurrency,
       });
     }
     const db = this.database;
