@@ -13,6 +13,7 @@ const groups = [
   ['service', 'FlaskFargateServiceOptions', 'FlaskFargateService'],
   ['api', 'KeyedRestApiOptions', 'KeyedRestApi'],
   ['monitoring', 'FlaskServerlessMonitoringOptions', 'FlaskServerlessMonitoring'],
+  ['function', 'FlaskLambdaServiceOptions', 'FlaskLambdaService'],
   ['dataImport', 'FlaskDataImportOptions', 'FlaskDataImport'],
 ];
 
