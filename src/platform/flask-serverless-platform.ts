@@ -274,7 +274,14 @@ export class FlaskServerlessPlatform extends Construct {
       generatedSecrets: [...new Set([...generatedSecrets, ...(serviceOptions.generatedSecrets ?? [])])],
     });
 
-    if (rotation) {
+    if (rotation && this.service.appRoleContainer) {
+      // The running app connects as its own role with IAM tokens and never holds the master
+      // password; only the admin step reads it, when a task starts, so it always gets the current
+      // one and nothing needs replacing. The first rotation runs as soon as the schedule exists:
+      // it waits until the first tasks have run the admin step (CloudFormation creates the service
+      // once its tasks are stable), so that no admin step reads a password being rotated.
+      this.database.rotationSchedule?.node.addDependency(this.service.service);
+    } else if (rotation) {
       // Tasks get DB_PASSWORD when they start: replace them after each rotation.
       const replaceTasks = new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
         secret: this.database.secret,

@@ -16,6 +16,7 @@ const REMAINING: Record<string, string> = {
   'IAMNoInlinePolicy Network/FlowLogRole/DefaultPolicy': 'CDK grants (flow-log delivery) are AWS::IAM::Policy resources',
   'IAMNoInlinePolicy Service/TaskDefinition/ExecutionRole/DefaultPolicy': 'CDK grants (image pull, logs, parameters)',
   'IAMNoInlinePolicy Service/GeneratedSecrets/HandlerRole/DefaultPolicy': 'CDK grants (the parameter handler)',
+  'IAMNoInlinePolicy Service/TaskDefinition/TaskRole/DefaultPolicy': 'CDK grants (rds-db:connect as the app role)',
   'SecretsManagerRotationEnabled Database/Cluster/Secret': 'rotation is opt-in (database.rotateSecretAfter)',
   'RDSInBackupPlan Database/Cluster/Writer': 'Aurora automated backups only; no AWS Backup plan yet',
   'LambdaConcurrency Service/GeneratedSecrets/Handler': 'deploy-time handler; reserved concurrency fails in accounts at the minimum',
