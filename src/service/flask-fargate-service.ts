@@ -15,7 +15,10 @@ import { addAppRoleStep, APP_SCHEMA, DEFAULT_APP_ROLE_COMMAND, IAM_AUTH_ENV, SCH
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
 import { givenOrNewLogsKey } from '../core/kms';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller, suppressWildcardResourceFor } from '../core/suppressions';
+import {
+  addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, CompliancePack, INLINE_POLICY_REASON, packSuppressions,
+  suppressShortLogRetention, suppressAlarmActionsLeftToCaller, suppressWildcardResourceFor,
+} from '../core/suppressions';
 import { validatePort } from '../core/validation';
 import { FlaskDatabaseGrants, IFlaskDatabase } from '../database/flask-database';
 
@@ -379,6 +382,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Why the log groups may keep less than the year some rule packs ask for. */
 const LOG_RETENTION_REASON = 'Retention is the logRetention option (one month by default, for cost); application logs are for operations, not an audit archive.';
 const PORT_ENV = 'PORT';
+const REASON_NO_DELETION_PROTECTION = 'Stateless and owned by the stack: CloudFormation recreates it, and deletion protection would block stack updates that replace it and stack deletion.';
 const MAX_STOP_TIMEOUT_SECONDS = 120;
 const MAX_GRACE_PERIOD_SECONDS = 7200;
 
@@ -690,8 +694,7 @@ export class FlaskFargateService extends Construct {
     this.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(containerPort), 'Container port from the NLB');
     keepEgressClosed(lbSecurityGroup);
     if (props.accessLogsBucket) this.logAccessLogs(props.accessLogsBucket);
-    const reasonNoDeletionProtection = 'Stateless and owned by the stack: CloudFormation recreates it, and deletion protection would block stack updates that replace it and stack deletion.';
-    const guardSuppressions = [{ id: 'elbv2_deletion_protection_enabled_check', reason: reasonNoDeletionProtection }];
+    const guardSuppressions = [{ id: 'elbv2_deletion_protection_enabled_check', reason: REASON_NO_DELETION_PROTECTION }];
     if (!props.accessLogsBucket) {
       const reasonNoAccessLogs = this.tlsEnabled
         ? 'Access logs are opt-in (accessLogsBucket): the bucket and how long it keeps logs are the user\'s to choose; API Gateway access logs record every request sent through the VPC link, and VPC flow logs the connections.'
@@ -929,6 +932,11 @@ export class FlaskFargateService extends Construct {
         'logs:DescribeLogGroups': 'the ECS Exec agent lists log groups, which has no resource-level permissions; it writes session logs only to the service log group.',
       });
     }
+    const { NIST, HIPAA, PCI } = CompliancePack;
+    for (const policy of [taskPolicy, executionRole.node.tryFindChild('DefaultPolicy')]) {
+      if (policy) addNagSuppressions(policy, packSuppressions('IAMNoInlinePolicy', [NIST, HIPAA, PCI], INLINE_POLICY_REASON));
+    }
+    addNagSuppressions(this.loadBalancer, packSuppressions('ELBDeletionProtectionEnabled', [NIST, HIPAA], REASON_NO_DELETION_PROTECTION));
     const executionPolicy = executionRole.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) {
       suppressWildcardResourceFor(executionPolicy, {
