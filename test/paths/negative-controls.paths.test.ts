@@ -103,6 +103,23 @@ describe('the app\'s own database role', () => {
   });
 });
 
+describe('NLB access logs', () => {
+  test('a bucket policy without the log delivery statement is reported', () => {
+    const problems = prove('nlb-access-logs', 'regulated', (raw) => {
+      const policy = props(raw, idOf(raw, 'AWS::S3::BucketPolicy'));
+      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((s: Json) => !JSON.stringify(s.Principal ?? '').includes('delivery.logs'));
+    });
+    expect(problems.join('\n')).toMatch(/delivery\.logs\.amazonaws\.com s3:PutObject on arn:aws:s3:::\w+\/AWSLogs\/123456789012\/.*: ImplicitlyDenied/);
+  });
+
+  test('a load balancer that does not wait for the bucket policy is reported', () => {
+    const problems = prove('nlb-access-logs', 'regulated', (raw) => {
+      delete (raw.Resources[idOf(raw, 'AWS::ElasticLoadBalancingV2::LoadBalancer')] as Json).DependsOn;
+    });
+    expect(problems.join('\n')).toMatch(/may set its access-log attribute before the bucket policy exists/);
+  });
+});
+
 describe('permissions: resource, key and trust policies', () => {
   test('a log key without the CloudWatch Logs statement cannot encrypt the task logs', () => {
     const problems = prove('task-logs', 'nat-gateway', (raw) => {

@@ -141,6 +141,7 @@ export class ResolvedTemplate {
       case 'AWS::CloudWatch::Alarm.Arn': return this.arn('cloudwatch', `alarm:${this.resolve(p.AlarmName) ?? id}`);
       case 'AWS::EC2::EIP.AllocationId': return `eipalloc-${id}`;
       case 'AWS::ApiGateway::ApiKey.APIKeyId': return ref();
+      case 'AWS::S3::Bucket.Arn': return `arn:${PARTITION}:s3:::${ref()}`;
       default: {
         if (attr === 'Arn') {
           const service = r.Type.split('::')[1].toLowerCase();

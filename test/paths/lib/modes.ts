@@ -81,6 +81,14 @@ export const MODES: Mode[] = [
       });
     },
   },
+  {
+    id: 'regulated',
+    description: 'profile REGULATED (TLS to the NLB, NLB access logs, rotation, AWS Backup, WAF, X-Ray)',
+    build: () => {
+      const certificate = acm.Certificate.fromCertificateArn(new Stack(), 'Certificate', CERT_ARN);
+      return platform({ profile: PlatformProfile.REGULATED, service: { tlsCertificate: certificate }, api: { integrationTlsHostname: 'app.internal.example.com' } });
+    },
+  },
   { id: 'ecs-exec', description: 'service.enableExecuteCommand (ECS Exec)', build: () => platform({ service: { enableExecuteCommand: true } }) },
   { id: 'parts', description: 'AuroraServerlessV2Db, FlaskFargateService and KeyedRestApi in a user\'s ec2.Vpc', build: partsInUserVpc },
 ];

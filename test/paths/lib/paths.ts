@@ -542,6 +542,36 @@ export const PATHS: RuntimePath[] = [
     },
   },
   {
+    id: 'nlb-access-logs',
+    title: 'NLB access logs → S3 (log delivery may write for this account; bucket encryption it can use; policy before the attribute)',
+    modes: ['regulated'],
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const logged = requireSome(t.ofType('AWS::ElasticLoadBalancingV2::LoadBalancer').filter((l) => (t.props(l).LoadBalancerAttributes ?? [])
+        .some((a: Json) => a.Key === 'access_logs.s3.enabled' && a.Value === 'true')), 'load balancer with access logs');
+      for (const lb of logged) {
+        const attributes = t.props(lb).LoadBalancerAttributes as Json[];
+        const bucket = attributes.find((a) => a.Key === 'access_logs.s3.bucket')?.Value;
+        const prefix = attributes.find((a) => a.Key === 'access_logs.s3.prefix')?.Value;
+        const bucketId = t.ofType('AWS::S3::Bucket').find((b) => t.ref(b) === bucket);
+        if (!bucketId) { problems.push(`${lb} logs to ${bucket}, which is not a bucket of the template`); continue; }
+        const source = { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:logs:${REGION}:${ACCOUNT}:*` };
+        const key = `${prefix ? `${prefix}/` : ''}AWSLogs/${ACCOUNT}/elasticloadbalancing/${REGION}/2026/01/01/file.log.gz`;
+        problems.push(...denied(ctx, [
+          { caller: { service: 'delivery.logs.amazonaws.com' }, action: 's3:PutObject', resource: `arn:aws:s3:::${bucket}/${key}`, context: { ...source, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+          { caller: { service: 'delivery.logs.amazonaws.com' }, action: 's3:GetBucketAcl', resource: `arn:aws:s3:::${bucket}`, context: source },
+        ]));
+        const encryption = t.props(bucketId).BucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault;
+        if (encryption && encryption.SSEAlgorithm !== 'AES256') problems.push(`bucket ${bucketId} is encrypted with ${encryption.SSEAlgorithm}: NLB log delivery needs a key policy grant this proof does not model`);
+        // Elastic Load Balancing checks that it may write when the attribute is set.
+        const policy = t.ofType('AWS::S3::BucketPolicy').find((p) => t.props(p).Bucket === bucket);
+        if (!policy || !dependencies(t, lb).has(policy)) problems.push(`${lb} may set its access-log attribute before the bucket policy exists`);
+      }
+      return problems;
+    },
+  },
+  {
     id: 'api-logs',
     title: 'API Gateway → CloudWatch Logs (access and execution logs, in each CloudWatchRoleMode)',
     prove(ctx) {
