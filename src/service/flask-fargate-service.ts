@@ -51,7 +51,8 @@ export interface DatabaseEnvironmentNames {
    */
   readonly user?: string;
   /**
-   * Password, read from the database secret's `password` field.
+   * Password, read from the database secret's `password` field. Not given with `databaseAppRole`
+   * (the app signs IAM tokens instead).
    * @default 'DB_PASSWORD'
    */
   readonly password?: string;
