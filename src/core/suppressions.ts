@@ -63,7 +63,7 @@ export enum CompliancePack {
 }
 
 /** Why the AWS::IAM::Policy resources CDK grants write are not customer managed policies. */
-export const INLINE_POLICY_REASON = 'The statements CDK grants write for this one role, each scoped to the resources this stack uses; a customer managed policy would hold the same statements, attached to the same role only.';
+export const INLINE_POLICY_REASON = 'The statements CDK grants write for this one role, scoped to this stack\'s resources wherever the actions allow it (each Resource "*" is explained under AwsSolutions-IAM5); a customer managed policy would hold the same statements, attached to the same role only.';
 
 /** One rule of cdk-nag's compliance packs suppressed, with one reason, in each pack that has it. */
 export function packSuppressions(rule: string, packs: CompliancePack[], reason: string): RuleSuppression[] {
