@@ -54,6 +54,22 @@ export function addNagSuppressions(scope: IConstruct, suppressions: RuleSuppress
   }
 }
 
+/** The prefixes cdk-nag's compliance packs give their rule ids. */
+export enum CompliancePack {
+  NIST = 'NIST.800.53.R5',
+  HIPAA = 'HIPAA.Security',
+  PCI = 'PCI.DSS.321',
+  SERVERLESS = 'Serverless',
+}
+
+/** Why the AWS::IAM::Policy resources CDK grants write are not customer managed policies. */
+export const INLINE_POLICY_REASON = 'The statements CDK grants write for this one role, scoped to this stack\'s resources wherever the actions allow it (each Resource "*" is explained under AwsSolutions-IAM5); a customer managed policy would hold the same statements, attached to the same role only.';
+
+/** One rule of cdk-nag's compliance packs suppressed, with one reason, in each pack that has it. */
+export function packSuppressions(rule: string, packs: CompliancePack[], reason: string): RuleSuppression[] {
+  return packs.map((pack) => ({ id: `${pack}-${rule}`, reason }));
+}
+
 /**
  * Records cfn-guard rule suppressions as `Metadata.guard.SuppressedRules`, the cfn-guard
  * convention. Not every rule pack reads it: the Control Tower rules bundled with

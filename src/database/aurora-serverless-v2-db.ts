@@ -1,6 +1,8 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as awsbackup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,7 +12,7 @@ import { Construct, IDependable } from 'constructs';
 import { IFlaskDatabase } from './flask-database';
 import { newLogsKey } from '../core/kms';
 import { allowLogsToUseKey } from '../core/logs-key';
-import { addNagSuppressions, nagResourceName, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
+import { addNagSuppressions, CompliancePack, nagResourceName, packSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller } from '../core/suppressions';
 
 /** Options of the Aurora Serverless v2 PostgreSQL database: what a user tunes. */
 export interface AuroraServerlessV2DbOptions {
@@ -104,6 +106,22 @@ export interface AuroraServerlessV2DbOptions {
    * @default Duration.days(7)
    */
   readonly backupRetention?: Duration;
+
+  /**
+   * Also back the cluster up with AWS Backup: a daily backup plan (starting at 05:00 UTC) whose
+   * recovery points are kept `awsBackupRetention`,
+   * in a vault of its own encrypted with the database key, retained with the data. AWS Backup
+   * protects Aurora by cluster; its recovery points are billed per GB-month (a paused cluster
+   * still has its storage).
+   * @default false
+   */
+  readonly awsBackup?: boolean;
+
+  /**
+   * How long AWS Backup keeps each recovery point (with `awsBackup`): whole days from 1 to 36500.
+   * @default Duration.days(35)
+   */
+  readonly awsBackupRetention?: Duration;
 
   /**
    * Daily backup window in UTC, `hh24:mi-hh24:mi`, at least 30 minutes, not overlapping the
@@ -260,6 +278,9 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
   /** The writer instance: a service using this database starts its first tasks after it exists. */
   public readonly startAfter?: IDependable;
 
+  /** The AWS Backup plan of the cluster (with `awsBackup`). */
+  public readonly backupPlan?: awsbackup.BackupPlan;
+
   /** The role the app connects as with IAM authentication; undefined without `iamAuthentication`. */
   public readonly appUsername?: string;
   /** Resource ID of the cluster (`DBClusterResourceId`), which `rds-db:connect` ARNs name. */
@@ -316,6 +337,10 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       throw new Error('database.rotationSubnets applies only with rotateSecretAfter; remove rotationSubnets or set rotateSecretAfter.');
     }
     if (props.rotateSecretAfter !== undefined) validateWholeDays('database.rotateSecretAfter', props.rotateSecretAfter, 365);
+    if (props.awsBackupRetention !== undefined) {
+      if (!props.awsBackup) throw new Error('database.awsBackupRetention applies only with awsBackup; remove awsBackupRetention or set awsBackup: true.');
+      validateWholeDays('database.awsBackupRetention', props.awsBackupRetention, 36500);
+    }
 
     const vpcSubnets = props.vpcSubnets ?? defaultSubnets(props.vpc);
     validateSubnets(props.vpc, vpcSubnets, props.vpcSubnets !== undefined);
@@ -419,18 +444,50 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
       // deploy that touches the schedule) fails with "A previous rotation isn't complete".
       this.rotationSchedule = findRotationSchedule(this.cluster);
       this.rotationSchedule.node.addDependency(this.cluster.node.findChild('Writer'));
+      // CDK opens the cluster port to the rotation function by a port token the packs cannot read,
+      // so they take it for any port, SSH included.
+      const { NIST, HIPAA, PCI } = CompliancePack;
+      const reason = 'The only port open is the cluster port (database.port), and only to the rotation function\'s own security group; the rule cannot read the port, which CDK writes as a token.';
+      for (const ingress of securityGroup.node.children.filter((c) => c instanceof ec2.CfnSecurityGroupIngress && c.node.id.includes('RotationSingleUser'))) {
+        addNagSuppressions(ingress, [...packSuppressions('EC2RestrictedCommonPorts', [NIST, HIPAA, PCI], reason), ...packSuppressions('EC2RestrictedSSH', [NIST, HIPAA, PCI], reason)]);
+      }
     } else {
       addNagSuppressions(this.cluster.node.findChild('Secret'), [{
         id: 'AwsSolutions-SMG4',
-        reason: 'Rotation is opt-in (rotateSecretAfter): the rotation function needs subnets with a route to Secrets Manager, and the tasks must be replaced to pick up a new password.',
+        reason: 'Rotation is opt-in (rotateSecretAfter; on in the platform\'s REGULATED profile): the rotation function needs subnets with a route to Secrets Manager, and an app that connects with the master password reads it only when its task starts.',
       }]);
     }
+
+    if (props.awsBackup) this.backupPlan = this.addBackupPlan(props.awsBackupRetention ?? Duration.days(35), keepData);
 
     this.estimatedMaxConnections = estimateMaxConnections(autoPause ? 0 : minCapacity, maxCapacity);
     this.startAfter = this.cluster.node.findChild('Writer');
     this.clusterResourceId = this.cluster.clusterResourceIdentifier;
     this.alarms = this.createAlarms();
     suppressAlarmActionsLeftToCaller(this.alarms);
+  }
+
+  private addBackupPlan(retention: Duration, keepData: boolean): awsbackup.BackupPlan {
+    const vault = new awsbackup.BackupVault(this, 'BackupVault', {
+      encryptionKey: this.encryptionKey,
+      // A vault that still holds recovery points cannot be deleted: keep it as long as the data.
+      removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const plan = new awsbackup.BackupPlan(this, 'BackupPlan', { backupVault: vault });
+    plan.addRule(new awsbackup.BackupPlanRule({
+      ruleName: 'Daily',
+      scheduleExpression: events.Schedule.cron({ minute: '0', hour: '5' }),
+      deleteAfter: retention,
+    }));
+    const selection = plan.addSelection('Cluster', { resources: [awsbackup.BackupResource.fromRdsServerlessCluster(this.cluster)] });
+    const writer = this.cluster.node.findChild('Writer').node.defaultChild!;
+    addNagSuppressions(writer, packSuppressions('RDSInBackupPlan', [CompliancePack.NIST, CompliancePack.HIPAA],
+      'AWS Backup protects Aurora by cluster: the backup plan selects the cluster, whose storage holds all of this instance\'s data.'));
+    addNagSuppressions(selection.node.findChild('Role'), [{
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+      reason: 'The AWS managed policy AWS Backup documents for its service role; it only acts on the resources a selection names (here, the cluster).',
+    }]);
+    return plan;
   }
 
   /**

@@ -21,7 +21,8 @@ export interface IFlaskDatabase extends ec2.IConnectable {
   /** Name of the database user the application connects as. */
   readonly username: string;
   /**
-   * Secret whose JSON holds the user's credentials; the service reads its `password` field.
+   * Secret whose JSON holds the user's credentials; the service reads its `password` field (with
+   * `appUsername`, its `username` and `password` fields, for the admin step only).
    */
   readonly secret: secretsmanager.ISecret;
   /**

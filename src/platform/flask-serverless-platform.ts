@@ -4,11 +4,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
 import { ReplaceTasksOnSecretRotation } from './replace-tasks-on-secret-rotation';
 import { KeyedRestApi, KeyedRestApiOptions, KeyedRestApiProps } from '../api';
 import { checkIntegRunnerCanRead } from '../core/integ-runner';
 import { newLogsKey } from '../core/kms';
+import { addGuardSuppressions, addNagSuppressions, CompliancePack, INLINE_POLICY_REASON, packSuppressions } from '../core/suppressions';
 import { validateStageName } from '../core/validation';
 import { FlaskDataImport, FlaskDataImportOptions } from '../data-import';
 import { AuroraServerlessV2Db, AuroraServerlessV2DbOptions } from '../database';
@@ -36,6 +38,25 @@ export enum PlatformProfile {
    * (`cdk-flask-serverless cost`) gives the figures of your template.
    */
   PRODUCTION = 'PRODUCTION',
+  /**
+   * PRODUCTION plus what the NIST 800-53 R5, HIPAA Security, PCI DSS 3.2.1 and Serverless rule packs
+   * of cdk-nag ask for, so that they report nothing unsuppressed (what they still flag is inherent,
+   * suppressed next to the resource with its reason; the README lists it):
+   * - TLS from API Gateway to the load balancer: `service.tlsCertificate` (with
+   *   `api.integrationTlsHostname`) is required;
+   * - the load balancer's access logs in a new S3 bucket (`service.accessLogsBucket` to bring your
+   *   own), encrypted with S3 managed keys, versioned, TLS only, kept 1 year;
+   * - the master secret rotated every 30 days (`database.rotateSecretAfter`);
+   * - an AWS Backup plan for the cluster (`database.awsBackup`), daily, kept 35 days, in a vault
+   *   encrypted with the platform key;
+   * - WAF and X-Ray tracing of the stage, as PRODUCTION;
+   * - egress through NAT gateways (one per AZ, as PRODUCTION) or VPC endpoints only: a NAT instance
+   *   or tasks with public addresses (`network.egress` NAT_INSTANCE, PUBLIC_SUBNETS) are rejected.
+   * Explicit options still win. At idle it costs what PRODUCTION does; the recovery points, the log
+   * bucket and the rotation function bill by use (the estimator, `cdk-flask-serverless cost`, lists
+   * them as not priced).
+   */
+  REGULATED = 'REGULATED',
 }
 
 /** Where the Flask app runs. */
@@ -245,7 +266,21 @@ export class FlaskServerlessPlatform extends Construct {
     if (jwtExpiry.toSeconds() < 60 || jwtExpiry.toSeconds() > 86400) {
       throw new Error(`jwtExpiry must be from 1 minute to 24 hours, got ${jwtExpiry.toSeconds()} s.`);
     }
-    const production = (props.profile ?? PlatformProfile.STANDARD) === PlatformProfile.PRODUCTION;
+    const profile = props.profile ?? PlatformProfile.STANDARD;
+    const regulated = profile === PlatformProfile.REGULATED;
+    const production = profile === PlatformProfile.PRODUCTION || regulated;
+    const egressMode = props.network?.egress ?? EgressMode.NAT_GATEWAY;
+    if (regulated && (egressMode === EgressMode.NAT_INSTANCE || egressMode === EgressMode.PUBLIC_SUBNETS)) {
+      throw new Error(`profile REGULATED does not take network.egress ${egressMode}: ${egressMode === EgressMode.NAT_INSTANCE
+        ? 'a NAT instance is an EC2 instance with a public address that you patch yourself'
+        : 'tasks in public subnets have public addresses'}. Choose NAT_GATEWAY (the default) or VPC_ENDPOINTS, or another profile.`);
+    }
+    if (regulated && onLambda) {
+      throw new Error('profile REGULATED is built and checked against the compliance packs for compute FARGATE only; choose PRODUCTION (or STANDARD) with compute LAMBDA, or compute FARGATE.');
+    }
+    if (regulated && props.service?.tlsCertificate === undefined) {
+      throw new Error('profile REGULATED needs service.tlsCertificate (with api.integrationTlsHostname): the hop from API Gateway to the load balancer must be TLS. Pass an ACM certificate for a host name the API calls, or choose another profile.');
+    }
     // The import task runs in the app subnets and needs ECR, S3, CloudWatch Logs and Secrets
     // Manager from there; an egress mode that gives a Fargate task none of them is refused.
     const importEgress = props.network?.egress ?? EgressMode.NAT_GATEWAY;
@@ -289,7 +324,9 @@ export class FlaskServerlessPlatform extends Construct {
       appSubnets = this.network.appSubnets;
     }
 
-    const rotation = props.database?.rotateSecretAfter !== undefined;
+    // REGULATED rotates the master secret every 30 days unless the group says otherwise.
+    const rotateSecretAfter = props.database?.rotateSecretAfter ?? (regulated ? Duration.days(30) : undefined);
+    const rotation = rotateSecretAfter !== undefined;
     if (rotation && onLambda) {
       throw new Error('database.rotateSecretAfter is not available with ComputeType.LAMBDA: the rotation function needs a route to Secrets Manager, which the Lambda platform\'s network does not have (no NAT, no endpoints), and the app does not use the master password (it connects with IAM tokens). Remove rotateSecretAfter.');
     }
@@ -299,6 +336,8 @@ export class FlaskServerlessPlatform extends Construct {
     }
     this.database = new AuroraServerlessV2Db(this, 'Database', {
       ...props.database,
+      rotateSecretAfter,
+      awsBackup: props.database?.awsBackup ?? (regulated || undefined),
       encryptionKey: props.database?.encryptionKey ?? encryptionKey,
       vpc: this.vpc,
       vpcSubnets: props.database?.vpcSubnets ?? dataSubnets,
@@ -359,6 +398,7 @@ export class FlaskServerlessPlatform extends Construct {
       }
       const service = new FlaskFargateService(this, 'Service', {
         ...fargateOptions,
+        accessLogsBucket: fargateOptions.accessLogsBucket ?? (regulated ? accessLogsBucket(this, keepDataOf(props)) : undefined),
         encryptionKey: fargateOptions.encryptionKey ?? encryptionKey,
         assignPublicIp: fargateOptions.assignPublicIp ?? (publicTasks || undefined),
         vpc: this.vpc,
@@ -371,7 +411,14 @@ export class FlaskServerlessPlatform extends Construct {
       });
       this.service = service;
 
-      if (rotation) {
+      if (rotation && service.appRoleContainer) {
+        // The running app connects as its own role with IAM tokens and never holds the master
+        // password; only the admin step reads it, when a task starts, so it always gets the current
+        // one and nothing needs replacing. The first rotation runs as soon as the schedule exists:
+        // it waits until the first tasks have run the admin step (CloudFormation creates the service
+        // once its tasks are stable), so that no admin step reads a password being rotated.
+        this.database.rotationSchedule?.node.addDependency(service.service);
+      } else if (rotation) {
         // Tasks get DB_PASSWORD when they start: replace them after each rotation.
         const replaceTasks = new ReplaceTasksOnSecretRotation(this, 'ReplaceTasksOnRotation', {
           secret: this.database.secret,
@@ -405,6 +452,8 @@ export class FlaskServerlessPlatform extends Construct {
       });
     }
 
+    this.addInherentPackSuppressions(props);
+
     this.monitoring = new FlaskServerlessMonitoring(this, 'Monitoring', {
       ...props.monitoring,
       encryptionKey: props.monitoring?.encryptionKey ?? encryptionKey,
@@ -419,6 +468,34 @@ export class FlaskServerlessPlatform extends Construct {
       value: this.parameterPath,
       description: 'Parameter Store path of the app\'s settings and secrets',
     });
+  }
+
+  /**
+   * What cdk-nag's NIST 800-53 R5, HIPAA and PCI DSS packs still flag on the parts once the
+   * REGULATED profile has turned on what they ask for; each is inherent to this architecture.
+   */
+  private addInherentPackSuppressions(props: FlaskServerlessPlatformProps): void {
+    const { NIST, HIPAA, PCI } = CompliancePack;
+    const flowLogPolicy = this.network?.node.tryFindChild('FlowLogRole')?.node.tryFindChild('DefaultPolicy');
+    if (flowLogPolicy) addNagSuppressions(flowLogPolicy, packSuppressions('IAMNoInlinePolicy', [NIST, HIPAA, PCI], INLINE_POLICY_REASON));
+    const egress = props.network?.egress ?? EgressMode.NAT_GATEWAY;
+    if (this.network && (egress === EgressMode.NAT_GATEWAY || egress === EgressMode.NAT_INSTANCE)) {
+      for (const subnet of this.network.vpc.publicSubnets) {
+        const route = subnet.node.tryFindChild('DefaultRoute');
+        if (route) {
+          addNagSuppressions(route, packSuppressions('VPCNoUnrestrictedRouteToIGW', [NIST, HIPAA, PCI],
+            'The public subnets hold only the NAT, which forwards the private subnets\' traffic to the internet through this route; they map no public addresses on launch and nothing else runs in them.'));
+        }
+      }
+    }
+    const stage = this.api.api.deploymentStage.node.defaultChild!;
+    addNagSuppressions(stage, packSuppressions('APIGWSSLEnabled', [NIST, HIPAA, PCI], this.service
+      ? 'API Gateway client certificates let a backend verify the caller; the backend is an internal Network Load Balancer reachable only through this API\'s VPC link, and it cannot verify client certificates.'
+      : 'API Gateway client certificates let an HTTP backend verify the caller; this API invokes its Lambda function through the Lambda API, signed with IAM, which only this API\'s stage may do (the function\'s resource policy).'));
+    if (!props.api?.cacheEnabled) {
+      addNagSuppressions(stage, packSuppressions('APIGWCacheEnabledAndEncrypted', [NIST, HIPAA, PCI],
+        'Responses depend on the caller\'s JWT and API key; a stage cache would have to key on both to avoid serving one user\'s data to another, so caching is opt-in (api.cacheEnabled).'));
+    }
   }
 
   private addDashboard(functionReservedConcurrency?: number): void {
@@ -498,6 +575,44 @@ function validateCompute(props: FlaskServerlessPlatformProps, compute: ComputeTy
   if (!props.vpc && props.network?.egress === EgressMode.NONE) {
     throw new Error('network.egress NONE leaves the app subnets without any route to AWS APIs, where Fargate tasks cannot pull their image or read their settings; use it with compute LAMBDA, or choose NAT_GATEWAY, NAT_INSTANCE, VPC_ENDPOINTS or PUBLIC_SUBNETS.');
   }
+}
+
+function keepDataOf(props: FlaskServerlessPlatformProps): boolean {
+  return props.database?.removalPolicy !== RemovalPolicy.DESTROY;
+}
+
+/**
+ * The load balancer's access-log bucket of the REGULATED profile. NLB log delivery writes with
+ * S3 managed keys or a customer managed key; S3 managed keys need no key-policy statement for the
+ * log delivery service. Versioned, TLS only, logs kept a year; retained with the data.
+ */
+function accessLogsBucket(scope: Construct, keepData: boolean): s3.Bucket {
+  const { NIST, HIPAA, PCI } = CompliancePack;
+  const bucket = new s3.Bucket(scope, 'AccessLogs', {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    versioned: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+    removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  });
+  const kmsReason = 'Encrypted with S3 managed keys (AES-256), which Network Load Balancer log delivery uses without a key-policy grant; the logs hold connection metadata (addresses, TLS versions and ciphers, byte counts), never request content.';
+  const selfLogging = 'This bucket holds the load balancer\'s access logs; logging access to it would need another bucket, and that one another. Only the log delivery service of this account may write to it (bucket policy).';
+  addNagSuppressions(bucket, [
+    { id: 'AwsSolutions-S1', reason: selfLogging },
+    ...packSuppressions('S3BucketLoggingEnabled', [NIST, HIPAA, PCI], selfLogging),
+    ...packSuppressions('S3BucketReplicationEnabled', [NIST, HIPAA, PCI],
+      'Access logs are a record derived from traffic, kept a year in a versioned bucket; replicating them to a second region would double their storage for no record that cannot be recreated.'),
+    ...packSuppressions('S3DefaultEncryptionKMS', [NIST, HIPAA, PCI], kmsReason),
+  ]);
+  addGuardSuppressions(bucket, [
+    { id: 's3_bucket_default_encryption_kms_check', reason: kmsReason },
+    { id: 's3_bucket_logging_enabled_check', reason: selfLogging },
+    { id: 's3_event_notifications_enabled_check', reason: 'Nothing consumes new log files as they arrive; they are read when a connection is investigated.' },
+    { id: 's3_bucket_object_lock_enabled_check', reason: 'The lifecycle rule deletes logs after a year; write-once retention (Object Lock) is a retention period the owner chooses, and only when a bucket is created: pass a bucket with it as service.accessLogsBucket if your rules require write-once logs.' },
+  ]);
+  return bucket;
 }
 
 /**

@@ -50,6 +50,12 @@ export interface ReplaceTasksOnSecretRotationProps {
  * A rotation usually matches both, and the second replacement follows the first; both are
  * rolling, so the app stays up. If both events are lost, the tasks pick up the password at
  * their next start.
+ *
+ * Only a service whose running containers hold the secret needs it. `FlaskServerlessPlatform`
+ * creates none when the app connects as its own database role (`FlaskFargateService.appRoleContainer`):
+ * then only the admin step, which runs and exits at each task start, reads the master secret, so
+ * the next task start reads the current password and the running app, which signs IAM tokens,
+ * is not affected by a rotation.
  */
 export class ReplaceTasksOnSecretRotation extends Construct {
   /** The rule on the `RotationSucceeded` event delivered through CloudTrail. */

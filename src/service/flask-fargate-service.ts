@@ -11,12 +11,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, Dependable, IDependable } from 'constructs';
+import { addAppRoleStep, APP_SCHEMA, DEFAULT_APP_ROLE_COMMAND, IAM_AUTH_ENV, SCHEMA_ENV } from './app-role-step';
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
 import { givenOrNewLogsKey } from '../core/kms';
-import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressAlarmActionsLeftToCaller, suppressWildcardResourceFor } from '../core/suppressions';
+import {
+  addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, CompliancePack, INLINE_POLICY_REASON, packSuppressions,
+  suppressShortLogRetention, suppressAlarmActionsLeftToCaller, suppressWildcardResourceFor,
+} from '../core/suppressions';
 import { validatePort } from '../core/validation';
-import { IFlaskDatabase } from '../database/flask-database';
+import { FlaskDatabaseGrants, IFlaskDatabase } from '../database/flask-database';
 
 /**
  * Names of the environment variables that carry the database connection to the container.
@@ -47,7 +51,8 @@ export interface DatabaseEnvironmentNames {
    */
   readonly user?: string;
   /**
-   * Password, read from the database secret's `password` field.
+   * Password, read from the database secret's `password` field. Not given with `databaseAppRole`
+   * (the app signs IAM tokens instead).
    * @default 'DB_PASSWORD'
    */
   readonly password?: string;
@@ -118,7 +123,8 @@ export interface FlaskFargateServiceOptions {
   /**
    * How long ECS ignores failing load balancer health checks of a new task, to cover the boot
    * of the application and the resume of a paused database. From 0 to 7200 seconds.
-   * @default Duration.seconds(120)
+   * @default - Duration.seconds(120); Duration.seconds(180) with `databaseAppRole`, whose admin
+   * step (which wakes a paused database) runs first
    */
   readonly healthCheckGracePeriod?: Duration;
 
@@ -250,6 +256,35 @@ export interface FlaskFargateServiceOptions {
   readonly databaseEnvironmentNames?: DatabaseEnvironmentNames;
 
   /**
+   * Connect as the database's own app role (`IFlaskDatabase.appUsername`; `flask_app` with
+   * `AuroraServerlessV2Db`) with IAM database authentication, so that the running app never holds
+   * the master password:
+   * - Every task first runs an admin step (`appRoleCommand`, a non-essential container from the
+   *   same image, logged under the `app-role/` stream prefix). It alone receives the master secret,
+   *   as `DB_ADMIN_USER` and `DB_ADMIN_PASSWORD`, creates or updates the role (owner of schema
+   *   `DB_SCHEMA`, `app`, only) and exits.
+   * - The app container starts once the step has exited with status 0. It gets `DB_USER` = the
+   *   app role, `DB_IAM_AUTH=1` and `DB_SCHEMA`, and no `DB_PASSWORD`: it signs an IAM
+   *   authentication token for each new connection (ECS sets `AWS_REGION`).
+   * - The task role may `rds-db:connect` as the app role only, never as the master user.
+   *
+   * Turn it off for an image without the admin step: the app then connects as the master user
+   * with `DB_PASSWORD`, as before. A database migrated by earlier tasks as the master user has its
+   * tables in `public`: the reference app's admin step moves them into the role's schema once. Until
+   * a rolling deployment has replaced them, older tasks still connecting as the master user no longer
+   * see those tables, and a rollback to such a task definition would not either.
+   * @default - true when the database has an `appUsername`
+   */
+  readonly databaseAppRole?: boolean;
+
+  /**
+   * The admin step's command (with `databaseAppRole`). It replaces both the image's ENTRYPOINT and
+   * its CMD, and must exit 0 once the app role is ready.
+   * @default ['python', '-m', 'app.app_role']
+   */
+  readonly appRoleCommand?: string[];
+
+  /**
    * CPU architecture of the image. ARM64 (Graviton) costs about 20% less. An image built with
    * `ecs.ContainerImage.fromAsset` must be built for it: pass `platform` (`Platform.LINUX_AMD64`
    * or `Platform.LINUX_ARM64`), otherwise Docker builds for the machine that deploys and a
@@ -348,6 +383,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Why the log groups may keep less than the year some rule packs ask for. */
 const LOG_RETENTION_REASON = 'Retention is the logRetention option (one month by default, for cost); application logs are for operations, not an audit archive.';
 const PORT_ENV = 'PORT';
+const REASON_NO_DELETION_PROTECTION = 'Stateless and owned by the stack: CloudFormation recreates it, and deletion protection would block stack updates that replace it and stack deletion.';
 const MAX_STOP_TIMEOUT_SECONDS = 120;
 const MAX_GRACE_PERIOD_SECONDS = 7200;
 
@@ -362,7 +398,9 @@ const MAX_GRACE_PERIOD_SECONDS = 7200;
  * failure; logs go to a KMS-encrypted log group.
  *
  * Environment contract: `PORT` always; with a `database`, `DB_HOST`, `DB_PORT`, `DB_NAME`,
- * `DB_USER`, `DB_PASSWORD` and `DB_SSLMODE` (`require`); plus every `settings`,
+ * `DB_USER`, `DB_PASSWORD` and `DB_SSLMODE` (`require`), or with the database's app role
+ * (`databaseAppRole`) `DB_USER` = that role, `DB_IAM_AUTH=1` and `DB_SCHEMA` instead of
+ * `DB_PASSWORD`; plus every `settings`,
  * `generatedSecrets`, `existingSecrets` and `environment` name.
  */
 export class FlaskFargateService extends Construct {
@@ -374,6 +412,13 @@ export class FlaskFargateService extends Construct {
   public readonly taskDefinition: ecs.FargateTaskDefinition;
   /** The application container. */
   public readonly container: ecs.ContainerDefinition;
+  /**
+   * The admin step that creates the app's database role before the app starts (with
+   * `databaseAppRole`): the only container that receives the master secret.
+   */
+  public readonly appRoleContainer?: ecs.ContainerDefinition;
+  /** The database user the app connects as: the app role with `databaseAppRole`, else the master user. */
+  public readonly databaseUser?: string;
   /** The internal Network Load Balancer, for a VPC link. */
   public readonly loadBalancer: elbv2.NetworkLoadBalancer;
   /** The listener of the load balancer: TCP, or TLS with `tlsCertificate`. */
@@ -407,7 +452,9 @@ export class FlaskFargateService extends Construct {
     this.containerTls = props.containerTls ?? false;
     this.listenerPort = props.listenerPort ?? (this.tlsEnabled ? 443 : 80);
     const healthCheckPath = props.healthCheckPath ?? '/health';
-    const gracePeriod = props.healthCheckGracePeriod ?? Duration.seconds(120);
+    const appUsername = appRoleOf(props);
+    // With the app role, the admin step runs (and wakes a paused database) before the app boots.
+    const gracePeriod = props.healthCheckGracePeriod ?? Duration.seconds(appUsername === undefined ? 120 : 180);
     const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
     const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     const spot = props.spot ?? false;
@@ -460,10 +507,19 @@ export class FlaskFargateService extends Construct {
       settings[dbNames.host] = props.database.endpointAddress;
       settings[dbNames.port] = Tokenization.stringifyNumber(props.database.port);
       settings[dbNames.name] = props.database.databaseName;
-      settings[dbNames.user] = props.database.username;
+      settings[dbNames.user] = appUsername ?? props.database.username;
       settings[dbNames.sslMode] = 'require';
-      for (const [field, name] of Object.entries(dbNames)) names.add(name, `databaseEnvironmentNames.${field}`);
+      for (const [field, name] of Object.entries(dbNames)) {
+        if (appUsername === undefined || field !== 'password') names.add(name, `databaseEnvironmentNames.${field}`);
+      }
+      if (appUsername !== undefined) {
+        settings[IAM_AUTH_ENV] = '1';
+        settings[SCHEMA_ENV] = APP_SCHEMA;
+        names.add(IAM_AUTH_ENV, 'databaseAppRole');
+        names.add(SCHEMA_ENV, 'databaseAppRole');
+      }
     }
+    this.databaseUser = props.database ? settings[dbNames!.user] : undefined;
     for (const [name, value] of Object.entries(props.settings ?? {})) {
       names.add(name, 'settings');
       if (!Token.isUnresolved(value) && value.length === 0) {
@@ -551,7 +607,8 @@ export class FlaskFargateService extends Construct {
     if (props.existingSecretsKey) {
       allowDecryptThroughSsm(executionRole, props.existingSecretsKey, Object.values(existing).map((p) => p.parameterArn));
     }
-    if (props.database && dbNames) {
+    // With the app role, the master password goes to the admin step only (below).
+    if (props.database && dbNames && appUsername === undefined) {
       secrets[dbNames.password] = ecs.Secret.fromSecretsManager(props.database.secret, 'password');
     }
 
@@ -559,7 +616,8 @@ export class FlaskFargateService extends Construct {
     this.container = this.taskDefinition.addContainer('App', {
       image: props.image,
       essential: true,
-      // The only container: its hard limit is the task's memory.
+      // The only long-running container (the admin step has exited before it starts, and sets no
+      // memory of its own): its hard limit is the task's memory.
       memoryLimitMiB,
       user: props.containerUser,
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
@@ -587,6 +645,21 @@ export class FlaskFargateService extends Construct {
     if (readonlyRootFilesystem) {
       this.taskDefinition.addVolume({ name: 'tmp' });
       this.container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
+    }
+    if (props.database && dbNames && appUsername !== undefined) {
+      const shared = [dbNames.host, dbNames.port, dbNames.name, dbNames.sslMode, dbNames.user, IAM_AUTH_ENV, SCHEMA_ENV];
+      this.appRoleContainer = addAppRoleStep({
+        taskDefinition: this.taskDefinition,
+        image: props.image,
+        database: props.database,
+        command: props.appRoleCommand ?? DEFAULT_APP_ROLE_COMMAND,
+        settings: Object.fromEntries(shared.map((name) => [name, secrets[name]])),
+        logGroup: this.logGroup,
+        user: props.containerUser,
+        readonlyRootFilesystem,
+      });
+      this.container.addContainerDependencies({ container: this.appRoleContainer, condition: ecs.ContainerDependencyCondition.SUCCESS });
+      FlaskDatabaseGrants.grantAppConnect(props.database, this.taskDefinition.taskRole);
     }
 
     // Security groups: the load balancer admits nothing from inside the VPC (the API's VPC link
@@ -622,8 +695,7 @@ export class FlaskFargateService extends Construct {
     this.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(containerPort), 'Container port from the NLB');
     keepEgressClosed(lbSecurityGroup);
     if (props.accessLogsBucket) this.logAccessLogs(props.accessLogsBucket);
-    const reasonNoDeletionProtection = 'Stateless and owned by the stack: CloudFormation recreates it, and deletion protection would block stack updates that replace it and stack deletion.';
-    const guardSuppressions = [{ id: 'elbv2_deletion_protection_enabled_check', reason: reasonNoDeletionProtection }];
+    const guardSuppressions = [{ id: 'elbv2_deletion_protection_enabled_check', reason: REASON_NO_DELETION_PROTECTION }];
     if (!props.accessLogsBucket) {
       const reasonNoAccessLogs = this.tlsEnabled
         ? 'Access logs are opt-in (accessLogsBucket): the bucket and how long it keeps logs are the user\'s to choose; API Gateway access logs record every request sent through the VPC link, and VPC flow logs the connections.'
@@ -839,6 +911,12 @@ export class FlaskFargateService extends Construct {
         { id: 'AwsSolutions-ECS2', reason: 'Only the values passed in `environment`, documented as non-secret, are plain; settings and secrets come from Parameter Store and Secrets Manager.' },
       ]);
     }
+    if (this.appRoleContainer) {
+      addGuardSuppressions(taskDefinitionResource, [{
+        id: 'ecs_task_definition_memory_hard_limit_check',
+        reason: 'The app container has the task\'s memory as its hard limit; the app-role admin step has none of its own because it runs and exits before the app starts, bounded by the task memory Fargate enforces (a limit of its own would count against the task memory next to the app\'s).',
+      }]);
+    }
     if (!(props.readonlyRootFilesystem ?? false)) {
       const reason = 'Off by default because existing Flask apps often write outside /tmp (instance folder, caches); readonlyRootFilesystem turns it on with a writable /tmp.';
       addGuardSuppressions(taskDefinitionResource, [{ id: 'ecs_containers_readonly_access_check', reason }]);
@@ -855,6 +933,11 @@ export class FlaskFargateService extends Construct {
         'logs:DescribeLogGroups': 'the ECS Exec agent lists log groups, which has no resource-level permissions; it writes session logs only to the service log group.',
       });
     }
+    const { NIST, HIPAA, PCI } = CompliancePack;
+    for (const policy of [taskPolicy, executionRole.node.tryFindChild('DefaultPolicy')]) {
+      if (policy) addNagSuppressions(policy, packSuppressions('IAMNoInlinePolicy', [NIST, HIPAA, PCI], INLINE_POLICY_REASON));
+    }
+    addNagSuppressions(this.loadBalancer, packSuppressions('ELBDeletionProtectionEnabled', [NIST, HIPAA], REASON_NO_DELETION_PROTECTION));
     const executionPolicy = executionRole.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) {
       suppressWildcardResourceFor(executionPolicy, {
@@ -888,6 +971,26 @@ function defaultHealthCommand(port: number, path: string, tls: boolean): string 
     return `python3 -c "import urllib.request; urllib.request.urlopen('http://localhost:${port}${path}', timeout=4)" || exit 1`;
   }
   return `python3 -c "import ssl, urllib.request; c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE; urllib.request.urlopen('https://localhost:${port}${path}', timeout=4, context=c)" || exit 1`;
+}
+
+/** The app role the service connects as, if any; rejects the app-role options where they cannot apply. */
+function appRoleOf(props: FlaskFargateServiceProps): string | undefined {
+  const appUsername = props.database?.appUsername;
+  if (props.databaseAppRole === true && appUsername === undefined) {
+    throw new Error(props.database
+      ? 'service.databaseAppRole is true, but the database has no appUsername; give the database an app role (AuroraServerlessV2Db has one while iamAuthentication is on) or remove databaseAppRole.'
+      : 'service.databaseAppRole is true, but there is no database; pass a database with an appUsername or remove databaseAppRole.');
+  }
+  const enabled = props.databaseAppRole ?? appUsername !== undefined;
+  if (props.appRoleCommand !== undefined) {
+    if (!enabled) throw new Error('service.appRoleCommand is set, but the service does not connect as the database\'s app role (databaseAppRole); remove appRoleCommand or use a database with an appUsername.');
+    if (props.appRoleCommand.length === 0) throw new Error('service.appRoleCommand is empty; give the admin step\'s command, e.g. [\'python\', \'-m\', \'app.app_role\'].');
+  }
+  if (!enabled) return undefined;
+  if (props.database?.clusterResourceId === undefined) {
+    throw new Error('service.database has an appUsername but no clusterResourceId, which the rds-db:connect permission names; set clusterResourceId on the database or set databaseAppRole to false.');
+  }
+  return appUsername;
 }
 
 function validateTls(props: FlaskFargateServiceProps, containerTls: boolean): void {

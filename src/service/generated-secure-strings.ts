@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { addCheckovSuppressions, addGuardSuppressions, suppressShortLogRetention } from '../core/suppressions';
+import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, CompliancePack, INLINE_POLICY_REASON, packSuppressions, suppressShortLogRetention } from '../core/suppressions';
 
 // Written out rather than Runtime.PYTHON_3_14 so the library keeps working with the oldest
 // aws-cdk-lib of its peer range, which predates that constant.
@@ -154,6 +154,14 @@ export class GeneratedSecureStrings extends Construct {
       dlq: 'Invoked by CloudFormation, which records every failure on the stack event; a dead-letter queue would hold nothing to act on.',
     };
     addGuardSuppressions(handler, [{ id: 'lambda_inside_vpc_check', reason: reasons.vpc }]);
+    const { NIST, HIPAA, PCI, SERVERLESS } = CompliancePack;
+    addNagSuppressions(handler, [
+      ...packSuppressions('LambdaInsideVPC', [NIST, HIPAA, PCI], reasons.vpc),
+      ...packSuppressions('LambdaConcurrency', [NIST, HIPAA], reasons.concurrency),
+      ...packSuppressions('LambdaDLQ', [NIST, HIPAA, SERVERLESS], reasons.dlq),
+      ...packSuppressions('LambdaTracing', [SERVERLESS], 'Runs a few times per deployment; CloudFormation records each call and its outcome on the stack events, and its log group every step.'),
+    ]);
+    addNagSuppressions(role.node.tryFindChild('DefaultPolicy') ?? role, packSuppressions('IAMNoInlinePolicy', [NIST, HIPAA, PCI], INLINE_POLICY_REASON));
     addCheckovSuppressions(handler, [
       { id: 'CKV_AWS_117', reason: reasons.vpc },
       { id: 'CKV_AWS_115', reason: reasons.concurrency },

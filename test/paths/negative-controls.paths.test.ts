@@ -60,6 +60,66 @@ describe('permissions: identity policies', () => {
   });
 });
 
+describe('the app\'s own database role', () => {
+  /** The task role's policy (the one that grants rds-db:connect). */
+  const taskPolicy = (raw: CfnTemplate): Json => props(raw, idOf(raw, 'AWS::IAM::Policy', (p) => JSON.stringify(p).includes('rds-db:connect')));
+  const taskDefinition = (raw: CfnTemplate): Json => props(raw, idOf(raw, 'AWS::ECS::TaskDefinition'));
+  const container = (raw: CfnTemplate, name: string): Json => taskDefinition(raw).ContainerDefinitions.find((c: Json) => c.Name === name);
+
+  test('a task role that may connect as any database user may connect as the master user', () => {
+    const problems = prove('app-db-role', 'nat-gateway', (raw) => {
+      taskPolicy(raw).PolicyDocument.Statement[0].Resource = { 'Fn::Join': ['', ['arn:aws:rds-db:ap-southeast-1:123456789012:dbuser:*/*']] };
+    });
+    expect(problems.join('\n')).toMatch(/the task role \w+ may connect as the master user flask/);
+  });
+
+  test('without rds-db:connect the app cannot sign in as its role', () => {
+    const problems = prove('app-db-role', 'nat-gateway', (raw) => {
+      taskPolicy(raw).PolicyDocument.Statement[0].Action = 'rds-db:describe';
+    });
+    expect(problems.join('\n')).toMatch(/rds-db:connect on arn:aws:rds-db:ap-southeast-1:123456789012:dbuser:cluster-\w+\/flask_app: ImplicitlyDenied/);
+  });
+
+  test('the master secret given to the app container is reported', () => {
+    const problems = prove('app-db-role', 'nat-gateway', (raw) => {
+      const admin = container(raw, 'AppRole').Secrets.find((x: Json) => x.Name === 'DB_ADMIN_PASSWORD');
+      container(raw, 'App').Secrets.push({ ...admin, Name: 'DB_PASSWORD' });
+    });
+    expect(problems).toEqual(['container App, which keeps running, receives the master secret']);
+  });
+
+  test('an admin step the app does not wait for is reported', () => {
+    const problems = prove('app-db-role', 'nat-gateway', (raw) => {
+      delete container(raw, 'App').DependsOn;
+    });
+    expect(problems).toEqual(['container AppRole receives the master secret but the app does not wait for it to succeed']);
+  });
+
+  test('an app connecting as the master user with a password is reported', () => {
+    const problems = prove('app-db-role', 'nat-gateway', (raw) => {
+      container(raw, 'App').Secrets = container(raw, 'App').Secrets.filter((x: Json) => x.Name !== 'DB_IAM_AUTH');
+    });
+    expect(problems).toEqual(['the app container App does not get DB_IAM_AUTH=1']);
+  });
+});
+
+describe('NLB access logs', () => {
+  test('a bucket policy without the log delivery statement is reported', () => {
+    const problems = prove('nlb-access-logs', 'regulated', (raw) => {
+      const policy = props(raw, idOf(raw, 'AWS::S3::BucketPolicy'));
+      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((s: Json) => !JSON.stringify(s.Principal ?? '').includes('delivery.logs'));
+    });
+    expect(problems.join('\n')).toMatch(/delivery\.logs\.amazonaws\.com s3:PutObject on arn:aws:s3:::\w+\/AWSLogs\/123456789012\/.*: ImplicitlyDenied/);
+  });
+
+  test('a load balancer that does not wait for the bucket policy is reported', () => {
+    const problems = prove('nlb-access-logs', 'regulated', (raw) => {
+      delete (raw.Resources[idOf(raw, 'AWS::ElasticLoadBalancingV2::LoadBalancer')] as Json).DependsOn;
+    });
+    expect(problems.join('\n')).toMatch(/may set its access-log attribute before the bucket policy exists/);
+  });
+});
+
 describe('permissions: resource, key and trust policies', () => {
   test('a log key without the CloudWatch Logs statement cannot encrypt the task logs', () => {
     const problems = prove('task-logs', 'nat-gateway', (raw) => {
@@ -312,11 +372,11 @@ describe('known defects: the repair the fix makes is all the proof asks for', ()
     };
 
     test('a rule that starts a state machine allowed ecs:UpdateService on the service is all it asks for', () => {
-      expect(prove('rotation-reaches-app', 'rotation', replaceTasks(['ecs:UpdateService']))).toEqual([]);
+      expect(prove('rotation-reaches-app', 'master-user', replaceTasks(['ecs:UpdateService']))).toEqual([]);
     });
 
     test('a state machine without ecs:UpdateService does not replace the tasks', () => {
-      expect(prove('rotation-reaches-app', 'rotation', replaceTasks(['ecs:DescribeServices'])).join('\n'))
+      expect(prove('rotation-reaches-app', 'master-user', replaceTasks(['ecs:DescribeServices'])).join('\n'))
         .toMatch(/nothing replaces its tasks after a rotation: role MachineRole ecs:UpdateService on .*: ImplicitlyDenied/);
     });
   });

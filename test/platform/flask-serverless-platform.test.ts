@@ -71,7 +71,9 @@ describe('defaults (the masterplan)', () => {
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask-app/S/P/Test/JWT_EXPIRES_SECONDS', Type: 'String', Value: '3600' });
     const containers = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions;
     const secretNames = containers[0].Secrets.map((s: { Name: string }) => s.Name);
-    expect(secretNames).toEqual(expect.arrayContaining(['JWT_SECRET', 'JWT_EXPIRES_SECONDS', 'DB_PASSWORD']));
+    expect(secretNames).toEqual(expect.arrayContaining(['JWT_SECRET', 'JWT_EXPIRES_SECONDS', 'DB_USER', 'DB_IAM_AUTH']));
+    // The app connects as its own role with IAM tokens: no master password.
+    expect(secretNames).not.toContain('DB_PASSWORD');
     const plainNames = (containers[0].Environment ?? []).map((e: { Name: string }) => e.Name);
     expect(plainNames).not.toContain('JWT_SECRET');
     expect(JSON.stringify(template.toJSON())).toContain('/flask-app/S/P/Test/JWT_SECRET');
@@ -291,8 +293,28 @@ describe('TLS to the load balancer and the tasks', () => {
   });
 });
 
-describe('secret rotation', () => {
-  const { stack, platform, template } = synth({ database: { rotateSecretAfter: Duration.days(30) } });
+describe('secret rotation with the app role (the default)', () => {
+  const { template } = synth({ database: { rotateSecretAfter: Duration.days(30) } });
+
+  test('nothing replaces the tasks: the running app never holds the master password', () => {
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+    const app = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0].Properties.ContainerDefinitions
+      .find((c: { Essential?: boolean }) => c.Essential !== false);
+    expect(JSON.stringify(app.Secrets)).not.toContain('secretsmanager');
+  });
+
+  test('the first rotation waits for the service, whose first tasks have run the admin step', () => {
+    const schedule = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))[0];
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([
+      logicalIdOf(template, 'AWS::RDS::DBInstance'),
+      logicalIdOf(template, 'AWS::ECS::Service'),
+    ]));
+  });
+});
+
+describe('secret rotation with the master user (database.iamAuthentication false)', () => {
+  const { stack, platform, template } = synth({ database: { rotateSecretAfter: Duration.days(30), iamAuthentication: false } });
 
   test('the rotation function runs in the app subnets, which reach Secrets Manager, not in the data subnets', () => {
     const app = Object.values(template.findResources('AWS::Serverless::Application'))[0];
@@ -305,7 +327,10 @@ describe('secret rotation', () => {
   });
 
   test('with VPC-endpoint egress the rotation function runs in the app subnets, next to the Secrets Manager endpoint', () => {
-    const endpoints = synth({ network: { egress: EgressMode.VPC_ENDPOINTS }, database: { rotateSecretAfter: Duration.days(30) } });
+    const endpoints = synth({
+      network: { egress: EgressMode.VPC_ENDPOINTS },
+      database: { rotateSecretAfter: Duration.days(30), iamAuthentication: false },
+    });
     const app = Object.values(endpoints.template.findResources('AWS::Serverless::Application'))[0];
     const network = endpoints.platform.network!;
     const subnets = JSON.stringify(app.Properties.Parameters.vpcSubnetIds);

@@ -1,8 +1,9 @@
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { FlaskServerlessPlatform } from '../../src';
+import { FlaskServerlessPlatform, PlatformProfile } from '../../src';
 
 const stack = new Stack(new App(), 'S', { env: { region: 'ap-southeast-1' } });
 new FlaskServerlessPlatform(stack, 'App', {
@@ -50,4 +51,20 @@ test('every other service role is listed here, with why it has no source conditi
     // CDK's default-security-group handler (a Lambda execution role).
     'lambda.amazonaws.com CustomVpcRestrictDefaultSGCustomResourceProviderRole',
   ].sort());
+});
+
+test('REGULATED adds one service role, AWS Backup\'s, without source conditions', () => {
+  const regulated = new Stack(new App(), 'R', { env: { region: 'ap-southeast-1' } });
+  new FlaskServerlessPlatform(regulated, 'App', {
+    image: ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app')),
+    profile: PlatformProfile.REGULATED,
+    service: { tlsCertificate: acm.Certificate.fromCertificateArn(regulated, 'Certificate', 'arn:aws:acm:ap-southeast-1:111111111111:certificate/0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7') },
+    api: { integrationTlsHostname: 'app.internal.example.com' },
+  });
+  const unconditioned = Object.entries(Template.fromStack(regulated).findResources('AWS::IAM::Role'))
+    .filter(([, r]) => !r.Properties.AssumeRolePolicyDocument.Statement[0].Condition)
+    .map(([id, r]) => `${[r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service].flat().join(',')} ${id.replace(/[0-9A-F]{8}$/, '')}`);
+  // AWS Backup documents no source condition for assuming the role a backup selection names.
+  expect(unconditioned).toContain('backup.amazonaws.com AppDatabaseBackupPlanClusterRole');
+  expect(unconditioned.filter((r) => !r.startsWith('lambda.') && !r.startsWith('apigateway.') && !r.includes('ExecutionRole'))).toEqual(['backup.amazonaws.com AppDatabaseBackupPlanClusterRole']);
 });

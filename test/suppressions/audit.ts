@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { GUARD_SUPPRESSION_REASONS } from '../../src/core/suppressions';
 import { synthQuietly } from '../util/gates';
@@ -66,12 +66,15 @@ export function auditSuppressions(app: App, stacks: Stack[], templates: Unsuppre
 
   const result: Suppression[] = [];
   for (const stack of stacks) {
-    const pack = new AwsSolutionsChecks();
-    // Ignore every acknowledgment, so the report holds each finding a suppression would hide.
-    (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
     const nagFindings = new Set<string>();
-    for (const violation of pack.validateScope(stack).violations) {
-      for (const r of violation.violatingResources) nagFindings.add(`${(r as { constructPath?: string }).constructPath}|${violation.ruleName}`);
+    // AwsSolutions, and the compliance packs the REGULATED profile is held to.
+    const packs = [new AwsSolutionsChecks(), new NIST80053R5Checks(), new HIPAASecurityChecks(), new PCIDSS321Checks(), new ServerlessChecks()];
+    for (const pack of packs) {
+      // Ignore every acknowledgment, so the report holds each finding a suppression would hide.
+      (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+      for (const violation of pack.validateScope(stack).violations) {
+        for (const r of violation.violatingResources) nagFindings.add(`${(r as { constructPath?: string }).constructPath}|${violation.ruleName}`);
+      }
     }
     const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, stack.templateFile), 'utf-8'));
     const templatePath = path.join(assemblyDir, stack.templateFile);

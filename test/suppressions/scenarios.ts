@@ -110,6 +110,16 @@ export const SCENARIOS: Record<string, (app: App) => Stack[]> = {
     });
     return [stack];
   },
+  'platform REGULATED (NAT gateways)': (app) => {
+    const stack = new Stack(app, 'PlatformRegulated', { env });
+    new FlaskServerlessPlatform(stack, 'App', {
+      image: ecs.ContainerImage.fromAsset(echoApp),
+      profile: PlatformProfile.REGULATED,
+      service: { containerUser: '10001', tlsCertificate: acm.Certificate.fromCertificateArn(stack, 'Certificate', CERT_ARN) },
+      api: { integrationTlsHostname: 'backend.example.com' },
+    });
+    return [stack];
+  },
   'api integ (WAF)': apiInteg,
   'api defaults': api({}),
   'api OpenAPI, cache, CORS, X-Ray, a year of logs': api({

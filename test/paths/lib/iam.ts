@@ -88,11 +88,9 @@ export class Permissions {
     for (const id of this.t.ofType('AWS::SecretsManager::ResourcePolicy')) {
       if (this.t.props(id).SecretId === arn) statements.push(...this.t.props(id).ResourcePolicy.Statement);
     }
-    if (arn.startsWith('arn:aws:s3:::')) {
-      const bucket = arn.slice('arn:aws:s3:::'.length).split('/')[0];
-      for (const id of this.t.ofType('AWS::S3::BucketPolicy')) {
-        if (this.t.props(id).Bucket === bucket) statements.push(...this.t.props(id).PolicyDocument.Statement);
-      }
+    for (const id of this.t.ofType('AWS::S3::BucketPolicy')) {
+      const bucket = this.t.props(id).Bucket;
+      if (arn === `arn:aws:s3:::${bucket}` || arn.startsWith(`arn:aws:s3:::${bucket}/`)) statements.push(...this.t.props(id).PolicyDocument.Statement);
     }
     if (arn.startsWith(`arn:aws:logs:${REGION}:${ACCOUNT}:log-group:`)) {
       for (const id of this.t.ofType('AWS::Logs::ResourcePolicy')) {

@@ -74,6 +74,11 @@ export const MODES: Mode[] = [
   { id: 'one-az-endpoints', description: 'network.egress VPC_ENDPOINTS with singleAzEndpoints', build: () => platform({ network: { egress: EgressMode.VPC_ENDPOINTS, singleAzEndpoints: true } }) },
   { id: 'production', description: 'profile PRODUCTION (WAF with logging, a NAT gateway per AZ)', build: () => platform({ profile: PlatformProfile.PRODUCTION }) },
   { id: 'rotation', description: 'database.rotateSecretAfter 30 days', build: () => platform({ database: { rotateSecretAfter: Duration.days(30) } }) },
+  {
+    id: 'master-user',
+    description: 'database.iamAuthentication false (no app role: the app connects as the master user) with rotateSecretAfter 30 days',
+    build: () => platform({ database: { iamAuthentication: false, rotateSecretAfter: Duration.days(30) } }),
+  },
   { id: 'cw-role-existing', description: 'api.cloudWatchRole USE_EXISTING', build: () => platform({ api: { cloudWatchRole: CloudWatchRoleMode.USE_EXISTING } }), accountHasApiGatewayRole: true },
   { id: 'cw-role-none', description: 'api.cloudWatchRole NONE', build: () => platform({ api: { cloudWatchRole: CloudWatchRoleMode.NONE } }) },
   {
@@ -85,6 +90,14 @@ export const MODES: Mode[] = [
         service: { tlsCertificate: certificate, containerTls: true },
         api: { integrationTlsHostname: 'app.internal.example.com' },
       });
+    },
+  },
+  {
+    id: 'regulated',
+    description: 'profile REGULATED (TLS to the NLB, NLB access logs, rotation, AWS Backup, WAF, X-Ray)',
+    build: () => {
+      const certificate = acm.Certificate.fromCertificateArn(new Stack(), 'Certificate', CERT_ARN);
+      return platform({ profile: PlatformProfile.REGULATED, service: { tlsCertificate: certificate }, api: { integrationTlsHostname: 'app.internal.example.com' } });
     },
   },
   { id: 'ecs-exec', description: 'service.enableExecuteCommand (ECS Exec)', build: () => platform({ service: { enableExecuteCommand: true } }) },

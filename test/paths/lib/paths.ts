@@ -84,9 +84,16 @@ export function writesLogs(ctx: ProofContext, roleId: string, logGroupName: stri
 interface Task {
   readonly serviceId: string;
   readonly taskDefId: string;
+  /** The app: the essential container (the one with the port mapping when several are). */
   readonly container: Json;
+  /** Every container of the task, the app's admin step included. */
+  readonly containers: Json[];
   readonly executionRole: string;
   readonly endpoints: Endpoint[];
+}
+
+function essential(container: Json): boolean {
+  return container.Essential !== false;
 }
 
 function tasks(ctx: ProofContext): Task[] {
@@ -100,7 +107,9 @@ function tasks(ctx: ProofContext): Task[] {
     const net = s.NetworkConfiguration.AwsvpcConfiguration;
     const publicIp = net.AssignPublicIp === 'ENABLED';
     const endpoints = (net.Subnets as string[]).map((subnet) => ({ subnet, securityGroups: net.SecurityGroups as string[], publicIp }));
-    return { serviceId, taskDefId, container: td.ContainerDefinitions[0], executionRole, endpoints };
+    const containers: Json[] = td.ContainerDefinitions;
+    const app = containers.find((c) => essential(c) && (c.PortMappings ?? []).length) ?? containers.find(essential) ?? containers[0];
+    return { serviceId, taskDefId, container: app, containers, executionRole, endpoints };
   });
 }
 
@@ -134,6 +143,30 @@ function settingValues(ctx: ProofContext, task: Task): string[] {
     return id ? [String(ctx.t.props(id).Value)] : [];
   });
   return [...fromParameters, ...(task.container.Environment ?? []).map((e: Json) => String(e.Value))];
+}
+
+/** The value of a container's setting `name` (its String parameter, or plain environment). */
+function setting(ctx: ProofContext, container: Json, name: string): string | undefined {
+  const secret = (container.Secrets ?? []).find((s: Json) => s.Name === name);
+  if (secret) {
+    const parameter = String(secret.ValueFrom).replace(/^arn:aws:ssm:[^:]+:\d+:parameter/, '');
+    const id = ctx.t.ofType('AWS::SSM::Parameter').find((x) => ctx.t.ref(x) === parameter);
+    return id ? String(ctx.t.props(id).Value) : undefined;
+  }
+  const plain = (container.Environment ?? []).find((e: Json) => e.Name === name);
+  return plain ? String(plain.Value) : undefined;
+}
+
+/** The cluster's master user name: given, or the username of its generated secret. */
+function masterUsername(ctx: ProofContext, clusterId: string): string {
+  const given = String(ctx.t.props(clusterId).MasterUsername ?? '');
+  if (given && !given.includes('{{resolve:')) return given;
+  for (const s of ctx.t.ofType('AWS::SecretsManager::Secret')) {
+    if (!given.includes(ctx.t.ref(s))) continue;
+    const template = ctx.t.props(s).GenerateSecretString?.SecretStringTemplate;
+    if (template) return JSON.parse(template).username;
+  }
+  throw new Error(`cannot tell the master user of ${clusterId}`);
 }
 
 /** EventBridge rules that match Secrets Manager's RotationSucceeded event for `secretArn`. */
@@ -319,7 +352,7 @@ export const PATHS: RuntimePath[] = [
     modes: FARGATE_MODES,
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
-        const params = requireSome<Json>((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':ssm:')), 'SSM-backed container secret');
+        const params = requireSome<Json>(task.containers.flatMap((c) => c.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':ssm:')), 'SSM-backed container secret');
         const problems: string[] = [];
         for (const s of params) {
           const arn: string = s.ValueFrom;
@@ -344,7 +377,8 @@ export const PATHS: RuntimePath[] = [
     modes: FARGATE_MODES,
     prove(ctx) {
       return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
-        const secrets = requireSome<Json>((task.container.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':secretsmanager:')), 'Secrets Manager container secret');
+        // With the app's own database role, only its admin step (a container of its own) gets the master secret.
+        const secrets = requireSome<Json>(task.containers.flatMap((c) => c.Secrets ?? []).filter((s: Json) => String(s.ValueFrom).includes(':secretsmanager:')), 'Secrets Manager container secret');
         const problems: string[] = [];
         for (const s of secrets) {
           const arn = String(s.ValueFrom).split(':').slice(0, 7).join(':');
@@ -370,14 +404,14 @@ export const PATHS: RuntimePath[] = [
     title: 'Execution role → CloudWatch Logs (awslogs driver; the Logs service principal on the log key)',
     modes: FARGATE_MODES,
     prove(ctx) {
-      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => {
-        const o = task.container.LogConfiguration?.Options;
-        if (task.container.LogConfiguration?.LogDriver !== 'awslogs' || !o) return ['the container does not log with the awslogs driver'];
-        return [
-          ...writesLogs(ctx, task.executionRole, o['awslogs-group'], `${o['awslogs-stream-prefix']}/${task.container.Name}/0123456789abcdef`),
-          ...servicesFrom(ctx, task.endpoints, ['logs']),
-        ];
-      });
+      return requireSome(tasks(ctx), 'ECS service').flatMap((task) => [
+        ...task.containers.flatMap((container) => {
+          const o = container.LogConfiguration?.Options;
+          if (container.LogConfiguration?.LogDriver !== 'awslogs' || !o) return [`container ${container.Name} does not log with the awslogs driver`];
+          return writesLogs(ctx, task.executionRole, o['awslogs-group'], `${o['awslogs-stream-prefix']}/${container.Name}/0123456789abcdef`);
+        }),
+        ...servicesFrom(ctx, task.endpoints, ['logs']),
+      ]);
     },
   },
   {
@@ -400,6 +434,46 @@ export const PATHS: RuntimePath[] = [
         return [...problems, ...task.endpoints.flatMap((from) => dbSubnets.flatMap((subnet) =>
           ctx.net.vpcProblems(from, { subnet, securityGroups: cluster.VpcSecurityGroupIds }, port).map((p) => `${from.subnet} → ${subnet}: ${p}`)))];
       }));
+    },
+  },
+  {
+    id: 'app-db-role',
+    title: 'Task → Aurora as the app\'s own role: rds-db:connect as DB_USER and not as the master user; only the admin step gets the master secret',
+    modes: ALL_BUT('master-user'),
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const clusters = requireSome(t.ofType('AWS::RDS::DBCluster'), 'Aurora cluster');
+      for (const task of requireSome(tasks(ctx), 'ECS service')) {
+        const user = setting(ctx, task.container, 'DB_USER');
+        if (setting(ctx, task.container, 'DB_IAM_AUTH') !== '1') problems.push(`the app container ${task.container.Name} does not get DB_IAM_AUTH=1`);
+        if (!user) { problems.push(`the app container ${task.container.Name} gets no DB_USER`); continue; }
+        const taskRole = ctx.iam.roleIdOf(t.props(task.taskDefId).TaskRoleArn);
+        if (!taskRole) { problems.push(`task definition ${task.taskDefId} has no task role to sign IAM tokens with`); continue; }
+        for (const c of clusters) {
+          const cluster = t.props(c);
+          const master = masterUsername(ctx, c);
+          const dbUser = (name: string) => `arn:aws:rds-db:${REGION}:${ACCOUNT}:dbuser:${t.getAtt(c, 'DBClusterResourceId')}/${name}`;
+          if (cluster.EnableIAMDatabaseAuthentication !== true) problems.push(`cluster ${c} does not accept IAM database authentication`);
+          if (user === master) problems.push(`the app connects as the master user ${master}`);
+          problems.push(...denied(ctx, [{ caller: { role: taskRole }, action: 'rds-db:connect', resource: dbUser(user) }]));
+          if (ctx.iam.check({ caller: { role: taskRole }, action: 'rds-db:connect', resource: dbUser(master) }).allowed) {
+            problems.push(`the task role ${taskRole} may connect as the master user ${master}`);
+          }
+          const secretArns = t.ofType('AWS::SecretsManager::Secret').map((s) => t.ref(s)).filter((arn) => String(cluster.MasterUserPassword).includes(arn));
+          for (const secretArn of secretArns) {
+            if (ctx.iam.check({ caller: { role: taskRole }, action: 'secretsmanager:GetSecretValue', resource: secretArn }).allowed) {
+              problems.push(`the task role ${taskRole} may read the master secret itself`);
+            }
+            const waitedFor = (task.container.DependsOn ?? []).filter((d: Json) => d.Condition === 'SUCCESS').map((d: Json) => d.ContainerName);
+            for (const holder of task.containers.filter((x) => (x.Secrets ?? []).some((s: Json) => String(s.ValueFrom).startsWith(secretArn)))) {
+              if (holder === task.container || essential(holder)) problems.push(`container ${holder.Name}, which keeps running, receives the master secret`);
+              else if (!waitedFor.includes(holder.Name)) problems.push(`container ${holder.Name} receives the master secret but the app does not wait for it to succeed`);
+            }
+          }
+        }
+      }
+      return problems;
     },
   },
   {
@@ -551,6 +625,36 @@ export const PATHS: RuntimePath[] = [
     },
   },
   {
+    id: 'nlb-access-logs',
+    title: 'NLB access logs → S3 (log delivery may write for this account; bucket encryption it can use; policy before the attribute)',
+    modes: ['regulated'],
+    prove(ctx) {
+      const t = ctx.t;
+      const problems: string[] = [];
+      const logged = requireSome(t.ofType('AWS::ElasticLoadBalancingV2::LoadBalancer').filter((l) => (t.props(l).LoadBalancerAttributes ?? [])
+        .some((a: Json) => a.Key === 'access_logs.s3.enabled' && a.Value === 'true')), 'load balancer with access logs');
+      for (const lb of logged) {
+        const attributes = t.props(lb).LoadBalancerAttributes as Json[];
+        const bucket = attributes.find((a) => a.Key === 'access_logs.s3.bucket')?.Value;
+        const prefix = attributes.find((a) => a.Key === 'access_logs.s3.prefix')?.Value;
+        const bucketId = t.ofType('AWS::S3::Bucket').find((b) => t.ref(b) === bucket);
+        if (!bucketId) { problems.push(`${lb} logs to ${bucket}, which is not a bucket of the template`); continue; }
+        const source = { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:logs:${REGION}:${ACCOUNT}:*` };
+        const key = `${prefix ? `${prefix}/` : ''}AWSLogs/${ACCOUNT}/elasticloadbalancing/${REGION}/2026/01/01/file.log.gz`;
+        problems.push(...denied(ctx, [
+          { caller: { service: 'delivery.logs.amazonaws.com' }, action: 's3:PutObject', resource: `arn:aws:s3:::${bucket}/${key}`, context: { ...source, 's3:x-amz-acl': 'bucket-owner-full-control' } },
+          { caller: { service: 'delivery.logs.amazonaws.com' }, action: 's3:GetBucketAcl', resource: `arn:aws:s3:::${bucket}`, context: source },
+        ]));
+        const encryption = t.props(bucketId).BucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault;
+        if (encryption && encryption.SSEAlgorithm !== 'AES256') problems.push(`bucket ${bucketId} is encrypted with ${encryption.SSEAlgorithm}: NLB log delivery needs a key policy grant this proof does not model`);
+        // Elastic Load Balancing checks that it may write when the attribute is set.
+        const policy = t.ofType('AWS::S3::BucketPolicy').find((p) => t.props(p).Bucket === bucket);
+        if (!policy || !dependencies(t, lb).has(policy)) problems.push(`${lb} may set its access-log attribute before the bucket policy exists`);
+      }
+      return problems;
+    },
+  },
+  {
     id: 'api-logs',
     title: 'API Gateway → CloudWatch Logs (access and execution logs, in each CloudWatchRoleMode)',
     prove(ctx) {
@@ -610,7 +714,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'rotation',
     title: 'Rotation Lambda → Secrets Manager (route, endpoint, key) and → the database',
-    modes: ['rotation'],
+    modes: ['rotation', 'master-user'],
     prove(ctx) {
       const t = ctx.t;
       return requireSome(t.ofType('AWS::SecretsManager::RotationSchedule'), 'rotation schedule').flatMap((id) => {
@@ -668,14 +772,17 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'rotation-reaches-app',
     title: 'A rotated password reaches the running app (tasks replaced after RotationSucceeded, or the app reads the secret itself)',
-    modes: ['rotation'],
+    modes: ['rotation', 'master-user'],
     prove(ctx) {
       const t = ctx.t;
       const problems: string[] = [];
       const secrets = requireSome(t.ofType('AWS::SecretsManager::RotationSchedule'), 'rotation schedule').map((id) => String(t.props(id).SecretId));
       for (const task of requireSome(tasks(ctx), 'ECS service')) {
         for (const secretArn of secrets) {
-          if (!(task.container.Secrets ?? []).some((s: Json) => String(s.ValueFrom).startsWith(secretArn))) continue;
+          // A container that exits before the app starts (the admin step) reads the secret at each
+          // task start and holds nothing afterwards; only the containers that keep running matter.
+          const holds = (c: Json) => (c.Secrets ?? []).some((s: Json) => String(s.ValueFrom).startsWith(secretArn));
+          if (!task.containers.filter(essential).some(holds)) continue;
           // ECS resolves container secrets only when a task starts: after a rotation the tasks must be replaced.
           const serviceArn = t.ref(task.serviceId);
           const ways = rotationRules(ctx, secretArn).map((rule) => replacesTasks(ctx, rule, serviceArn));
