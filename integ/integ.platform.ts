@@ -17,6 +17,8 @@ export function buildPlatform(app: App): { stack: Stack; platform: FlaskServerle
     database: { deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY },
     // The reference image runs as user 10001 (its Dockerfile); saying so lets the task definition show it.
     service: { containerUser: '10001' },
+    // The dump bucket and the import task, so that every gate also checks them; empty at teardown.
+    dataImport: { removalPolicy: RemovalPolicy.DESTROY },
   });
   const teardown = 'The integ test stack is deleted after each run; deletion protection would block its teardown.';
   addNagSuppressions(platform.database.cluster, [{ id: 'AwsSolutions-RDS10', reason: teardown }]);
