@@ -339,6 +339,11 @@ export class FlaskDataImport extends Construct {
     });
 
     const database = props.database;
+    if (database.appUsername === undefined) {
+      // The import hands every restored object to the app's own role; the master user cannot be
+      // that role (the program refuses it), and without one the app would not find the tables.
+      throw new Error('FlaskDataImport needs a database with its app role (appUsername, which needs iamAuthentication: true, the default): the import hands the restored objects to that role.');
+    }
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
       image: props.image ?? ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'assets', 'data-import'), { platform: Platform.LINUX_AMD64 }),
       command: props.image ? undefined : ['python3', '/opt/data-import/import.py'],
@@ -350,7 +355,7 @@ export class FlaskDataImport extends Construct {
         DB_PORT: Tokenization.stringifyNumber(database.port),
         DB_NAME: database.databaseName,
         DB_SSLMODE: 'verify-full',
-        DB_USER: database.appUsername ?? database.username,
+        DB_USER: database.appUsername,
         DB_SCHEMA: schema,
         IMPORT_MIGRATIONS_TABLE: migrationsTable,
         AWS_REGION: Aws.REGION,
@@ -439,7 +444,7 @@ export class FlaskDataImport extends Construct {
     const cluster = this.cluster.clusterName;
     new CfnOutput(this, 'DumpBucketName', { value: this.bucket.bucketName, description: `Bucket of the database dumps to import (under ${DUMP_PREFIX})` });
     new CfnOutput(this, 'DumpCommand', {
-      description: '1. Dump the old database (PostgreSQL 11 or newer) in custom format, while the app is stopped',
+      description: '1. Dump the old database (PostgreSQL 11 to 16) in custom format with pg_dump 16, while the app is stopped',
       value: `pg_dump -Fc --dbname="$SOURCE_DATABASE_URL" -f ${DUMP_FILE}`,
     });
     new CfnOutput(this, 'ManifestCommand', {

@@ -283,9 +283,12 @@ export class FlaskServerlessPlatform extends Construct {
     }
     // The import task runs in the app subnets and needs ECR, S3, CloudWatch Logs and Secrets
     // Manager from there; an egress mode that gives a Fargate task none of them is refused.
-    const importEgress = props.network?.egress ?? EgressMode.NAT_GATEWAY;
+    const importEgress = props.network?.egress ?? (onLambda ? EgressMode.NONE : EgressMode.NAT_GATEWAY);
     if (props.dataImport && !props.vpc && !IMPORT_EGRESS.includes(importEgress)) {
       throw new Error(`dataImport needs the app subnets to reach ECR, S3, CloudWatch Logs and Secrets Manager, which network.egress ${importEgress} does not give a Fargate task; choose ${IMPORT_EGRESS.join(', ')}, or remove dataImport.`);
+    }
+    if (props.dataImport && props.service?.databaseAppRole === false) {
+      throw new Error('dataImport hands the restored tables to the app\'s own database role, which service.databaseAppRole: false never creates; remove databaseAppRole: false, or remove dataImport.');
     }
     // A TLS listener is only useful if the API calls it over HTTPS by a name its certificate covers.
     const tlsCertificate = props.service?.tlsCertificate;
@@ -448,7 +451,8 @@ export class FlaskServerlessPlatform extends Construct {
         vpcSubnets: props.appSubnets ?? appSubnets,
         database: this.database,
         cluster: this.service?.cluster,
-        assignPublicIp: !props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS,
+        // Where the tasks need a public address to reach AWS APIs, the import task needs one too.
+        assignPublicIp: props.service?.assignPublicIp ?? (!props.vpc && props.network?.egress === EgressMode.PUBLIC_SUBNETS),
       });
     }
 

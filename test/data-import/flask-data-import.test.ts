@@ -3,13 +3,15 @@ import * as path from 'path';
 import { App, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AuroraServerlessV2Db, EgressMode, FlaskDataImport, FlaskDataImportOptions, FlaskServerlessPlatform, FlaskServerlessVpc } from '../../src';
+import { AuroraServerlessV2Db, ComputeType, EgressMode, FlaskDataImport, FlaskDataImportOptions, FlaskServerlessPlatform, FlaskServerlessVpc } from '../../src';
 
 const env = { account: '111111111111', region: 'ap-southeast-1' };
 const image = ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'integ', 'assets', 'echo-app'));
@@ -229,13 +231,11 @@ describe('the import task', () => {
     ]);
   });
 
-  test('without an app role, DB_USER is the master user (the app\'s user then)', () => {
+  test('without an app role it is refused at synth, naming appUsername', () => {
     const stack = new Stack(new App(), 'Import', { env });
     const network = new FlaskServerlessVpc(stack, 'Network');
     const database = new AuroraServerlessV2Db(stack, 'Db', { vpc: network.vpc, vpcSubnets: network.dataSubnets, iamAuthentication: false });
-    new FlaskDataImport(stack, 'Import', { vpc: network.vpc, database, image });
-    const env_ = container(Template.fromStack(stack)).Environment as { Name: string; Value: unknown }[];
-    expect(env_.find((e) => e.Name === 'DB_USER')?.Value).toBe('flask');
+    expect(() => new FlaskDataImport(stack, 'Import', { vpc: network.vpc, database, image })).toThrow(/needs a database with its app role \(appUsername/);
   });
 
   test('runs as containerUser, logging (blocking) to its encrypted log group', () => {
@@ -414,6 +414,29 @@ describe('in the platform', () => {
     expect(() => platform({ network: { egress: 'NO_EGRESS' as EgressMode }, dataImport: { image } })).toThrow(
       'dataImport needs the app subnets to reach ECR, S3, CloudWatch Logs and Secrets Manager, which network.egress NO_EGRESS does not give a Fargate task; '
       + 'choose NAT_GATEWAY, NAT_INSTANCE, VPC_ENDPOINTS, PUBLIC_SUBNETS, or remove dataImport.');
+  });
+
+  test('on Lambda compute, whose network has no egress by default, it is refused at synth', () => {
+    const stack = new Stack(new App(), 'Platform', { env });
+    const functionCode = lambda.DockerImageCode.fromEcr(ecr.Repository.fromRepositoryName(stack, 'Repo', 'flask-app'));
+    expect(() => new FlaskServerlessPlatform(stack, 'P', { compute: ComputeType.LAMBDA, functionCode, dataImport: { image } }))
+      .toThrow(/dataImport needs the app subnets to reach ECR, S3, CloudWatch Logs and Secrets Manager, which network.egress NONE does not give a Fargate task/);
+  });
+
+  test('without the app role (service.databaseAppRole: false) it is refused at synth', () => {
+    expect(() => platform({ service: { databaseAppRole: false }, dataImport: { image } })).toThrow(/service.databaseAppRole: false never creates/);
+  });
+
+  test('an existing VPC with public app subnets: the task gets a public IP as the service does', () => {
+    const stack = new Stack(new App(), 'Platform', { env });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [
+      { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+      { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ] });
+    const p = new FlaskServerlessPlatform(stack, 'P', {
+      image, vpc, appSubnets: { subnetType: ec2.SubnetType.PUBLIC }, service: { assignPublicIp: true }, dataImport: { image },
+    });
+    expect(p.dataImport!.assignPublicIp).toBe(true);
   });
 
   test('an existing VPC works: the task goes in appSubnets', () => {
