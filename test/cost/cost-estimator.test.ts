@@ -61,7 +61,11 @@ describe.each(REFERENCE_MODES.map((m) => m.title))('the platform in mode %s', (t
     const { template, estimate } = mode();
     expect(line(estimate, 'KMS')?.quantity ?? 0).toBe(count(template, 'AWS::KMS::Key'));
     expect(line(estimate, 'Secrets Manager')?.quantity ?? 0).toBe(count(template, 'AWS::SecretsManager::Secret'));
-    expect(line(estimate, 'CloudWatch alarm metrics')?.quantity ?? 0).toBe(count(template, 'AWS::CloudWatch::Alarm'));
+    // A metric-math alarm bills each metric it reads; any other alarm one.
+    const alarmMetrics = Object.values(template.Resources)
+      .filter((r: any) => r.Type === 'AWS::CloudWatch::Alarm')
+      .reduce((n: number, r: any) => n + (r.Properties.Metrics ? r.Properties.Metrics.filter((m: any) => m.MetricStat).length : 1), 0);
+    expect(line(estimate, 'CloudWatch alarm metrics')?.quantity ?? 0).toBe(alarmMetrics);
     expect(line(estimate, 'CloudWatch dashboards')?.quantity ?? 0).toBe(count(template, 'AWS::CloudWatch::Dashboard'));
     expect(line(estimate, 'Network Load Balancers')?.quantity ?? 0).toBe(count(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
   });
@@ -69,6 +73,11 @@ describe.each(REFERENCE_MODES.map((m) => m.title))('the platform in mode %s', (t
   test('Fargate tasks are the desired count at the task definition size', () => {
     const { template, estimate } = mode();
     const service: any = Object.values(template.Resources).find((r: any) => r.Type === 'AWS::ECS::Service');
+    if (!service) {
+      // Lambda compute: no service, no task billed at idle.
+      expect(line(estimate, 'Fargate tasks')).toBeUndefined();
+      return;
+    }
     const td: any = Object.values(template.Resources).find((r: any) => r.Type === 'AWS::ECS::TaskDefinition');
     const fargate = line(estimate, 'Fargate tasks')!;
     expect(fargate.quantity).toBe(service.Properties.DesiredCount);
