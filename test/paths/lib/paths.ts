@@ -439,7 +439,7 @@ export const PATHS: RuntimePath[] = [
   {
     id: 'app-db-role',
     title: 'Task → Aurora as the app\'s own role: rds-db:connect as DB_USER and not as the master user; only the admin step gets the master secret',
-    modes: ALL_BUT('master-user'),
+    modes: ALL_BUT('master-user', ...LAMBDA_MODES),
     prove(ctx) {
       const t = ctx.t;
       const problems: string[] = [];
