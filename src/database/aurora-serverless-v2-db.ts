@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as awsbackup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -468,12 +468,19 @@ export class AuroraServerlessV2Db extends Construct implements IFlaskDatabase {
   }
 
   private addBackupPlan(retention: Duration, keepData: boolean): awsbackup.BackupPlan {
+    // Both names must be unique in the account and region (CDK would name every plan
+    // 'BackupPlan', and the vault by its construct path, which a retained vault or a second copy
+    // of the stack under another name already holds): the construct path plus the first part of
+    // the stack's own ID, which differs for every stack ever created.
+    const stackIdPart = Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
+    const unique = (suffix: string) => `${Names.uniqueResourceName(this, { maxLength: 40 - suffix.length, separator: '-', allowedSpecialCharacters: '-' })}${suffix}-${stackIdPart}`;
     const vault = new awsbackup.BackupVault(this, 'BackupVault', {
+      backupVaultName: unique('-vault'),
       encryptionKey: this.encryptionKey,
       // A vault that still holds recovery points cannot be deleted: keep it as long as the data.
       removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    const plan = new awsbackup.BackupPlan(this, 'BackupPlan', { backupVault: vault });
+    const plan = new awsbackup.BackupPlan(this, 'BackupPlan', { backupVault: vault, backupPlanName: unique('-plan') });
     plan.addRule(new awsbackup.BackupPlanRule({
       ruleName: 'Daily',
       scheduleExpression: events.Schedule.cron({ minute: '0', hour: '5' }),

@@ -81,9 +81,9 @@ export interface FlaskLambdaServiceOptions {
 
   /**
    * Configuration values, each stored as a String parameter `<parameterPath><NAME>` and given to
-   * the functions as the environment variable NAME through a CloudFormation dynamic reference
-   * (`{{resolve:ssm:...}}`), resolved when the function is deployed: the function reads nothing
-   * from Parameter Store at run time, so it needs no route to it. A change of a value here
+   * the functions as the environment variable NAME, the parameter's value as CloudFormation writes
+   * it in the same deployment (`Fn::GetAtt Value`): the function reads nothing from Parameter
+   * Store at run time, so it needs no route to it. A change of a value here
    * updates the functions. A value that is a token (known only at deploy time, such as the
    * database address) is written into the environment as CloudFormation resolves it, so the
    * function follows it when it changes. Not for secrets: use `generatedSecrets` or
@@ -149,6 +149,9 @@ export interface FlaskLambdaServiceProps extends FlaskLambdaServiceOptions {
    * region: there is no `fromRegistry`. To run a public or third-party image (what
    * `ecs.ContainerImage.fromRegistry` runs on Fargate), copy it into your ECR repository first
    * (`docker pull`, `docker tag`, `docker push`) and pass `DockerImageCode.fromEcr(repository, { tagOrDigest })`.
+   *
+   * Lambda takes a single-platform image manifest only: where Docker's buildx adds provenance
+   * attestations (an image index), deploy with `BUILDX_NO_DEFAULT_ATTESTATIONS=1` set.
    */
   readonly code: lambda.DockerImageCode;
 
@@ -192,8 +195,8 @@ const DB_ADMIN_PASSWORD = 'DB_ADMIN_PASSWORD';
  * nothing is billed for compute, while no request comes.
  *
  * Nothing is read from AWS at run time, so the functions need no NAT and no VPC endpoint: the
- * settings are CloudFormation dynamic references to Parameter Store, the secrets dynamic
- * references to Secrets Manager, all resolved at deploy time into an environment encrypted with
+ * settings are the values of their Parameter Store parameters as CloudFormation writes them, the
+ * secrets dynamic references to Secrets Manager, all resolved at deploy time into an environment encrypted with
  * the customer-managed key; the app authenticates to the database with an IAM token it signs
  * itself. Their security group sends only to the database port.
  *
@@ -313,11 +316,14 @@ export class FlaskLambdaService extends Construct {
       });
       parameters.push(parameter);
       if (Token.isUnresolved(value)) {
-        // A dynamic reference is re-read only when the function's properties change; a value
-        // CloudFormation computes (an address) goes in as such, so the function follows it.
+        // A value CloudFormation computes (an address) goes in as such, so the function follows it.
         environment[name] = value;
       } else {
-        environment[name] = `{{resolve:ssm:${this.parameterPath}${name}}}`;
+        // The parameter's value as CloudFormation has just written it (Fn::GetAtt Value): not a
+        // `{{resolve:ssm:...}}` reference, which CloudFormation reads when it makes the change set,
+        // before this stack has created or changed the parameter (the first deploy would fail,
+        // a later one would pass the previous value).
+        environment[name] = parameter.stringValue;
         hashed.push([name, value]);
       }
     }
@@ -398,8 +404,14 @@ export class FlaskLambdaService extends Construct {
       FlaskDatabaseGrants.grantAppConnect(database, fn);
       for (const parameter of parameters) fn.node.addDependency(parameter);
     }
-    this.allowEnvironmentDecrypt('ServiceEnvironmentDecrypt', this.function, serveRole);
-    const migrationDecrypt = this.allowEnvironmentDecrypt('MigrationEnvironmentDecrypt', this.migrationFunction, migrateRole);
+    this.allowEnvironmentDecrypt('ServiceEnvironmentDecrypt', this.function.functionArn, serveRole);
+    // The trigger invokes the migration function as soon as it exists: a policy that named the
+    // function would be created after it, and might not be in effect yet at that first call
+    // (Lambda would fail it with KMSAccessDeniedException, and the trigger does not retry that).
+    // So this one names no function and exists before it; the role serves this function only.
+    const migrationDecrypt = this.allowEnvironmentDecrypt('MigrationEnvironmentDecrypt',
+      `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:*`, migrateRole);
+    this.migrationFunction.node.addDependency(migrationDecrypt);
 
     this.migrationTrigger = new triggers.Trigger(this, 'MigrationTrigger', {
       handler: this.migrationFunction,
@@ -410,6 +422,8 @@ export class FlaskLambdaService extends Construct {
       executeBefore: [this.function],
     });
     if (database.startAfter) this.migrationTrigger.node.addDependency(database.startAfter);
+    // The port rules are resources of their own: until they exist the function can reach nothing.
+    this.migrationTrigger.node.addDependency(securityGroup, ...database.connections.securityGroups);
     this.addSuppressions(props);
   }
 
@@ -474,7 +488,7 @@ export class FlaskLambdaService extends Construct {
    * function (the encryption context Lambda uses). A policy of its own, since it names the
    * function, which depends on the role's default policy.
    */
-  private allowEnvironmentDecrypt(id: string, fn: lambda.IFunction, role: iam.IRole): iam.Policy {
+  private allowEnvironmentDecrypt(id: string, functionArn: string, role: iam.IRole): iam.Policy {
     return new iam.Policy(this, id, {
       roles: [role],
       statements: [new iam.PolicyStatement({
@@ -482,7 +496,7 @@ export class FlaskLambdaService extends Construct {
         resources: [this.encryptionKey.keyArn],
         conditions: {
           StringEquals: { 'kms:ViaService': `lambda.${Stack.of(this).region}.amazonaws.com` },
-          ArnEquals: { 'kms:EncryptionContext:aws:lambda:FunctionArn': fn.functionArn },
+          [functionArn.endsWith(':*') ? 'ArnLike' : 'ArnEquals']: { 'kms:EncryptionContext:aws:lambda:FunctionArn': functionArn },
         },
       })],
     });

@@ -395,7 +395,7 @@ describe('in the platform', () => {
     const { stack, p } = platform({ dataImport: { image, expireDumpsAfter: Duration.days(3) } });
     const di = p.dataImport!;
     expect(di.encryptionKey).toBe(p.encryptionKey);
-    expect(di.cluster).toBe(p.service.cluster);
+    expect(di.cluster).toBe(p.service!.cluster);
     expect(di.assignPublicIp).toBe(false);
     const refs = (ids: string[]) => ids.map((s) => stack.resolve(s).Ref);
     expect(refs(di.subnets.subnetIds)).toEqual(refs(p.network!.vpc.selectSubnets(p.network!.appSubnets).subnetIds));
@@ -429,10 +429,14 @@ describe('in the platform', () => {
 
   test('an existing VPC with public app subnets: the task gets a public IP as the service does', () => {
     const stack = new Stack(new App(), 'Platform', { env });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
-      { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    ] });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
     const p = new FlaskServerlessPlatform(stack, 'P', {
       image, vpc, appSubnets: { subnetType: ec2.SubnetType.PUBLIC }, service: { assignPublicIp: true }, dataImport: { image },
     });

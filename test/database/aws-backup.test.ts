@@ -36,3 +36,22 @@ describe('database.awsBackup', () => {
     expect(() => synth({ awsBackup: true, awsBackupRetention: Duration.hours(30) })).toThrow(/database.awsBackupRetention/);
   });
 });
+
+test('the plan and the vault have names of their own, unique per stack (not the shared default "BackupPlan")', () => {
+  const names = (stackName: string) => {
+    const stack = new Stack(new App(), stackName, { env: { region: 'ap-southeast-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    new AuroraServerlessV2Db(stack, 'Db', { vpc, awsBackup: true });
+    const t = Template.fromStack(stack);
+    const plan = Object.values(t.findResources('AWS::Backup::BackupPlan'))[0].Properties.BackupPlan.BackupPlanName;
+    const vault = Object.values(t.findResources('AWS::Backup::BackupVault'))[0].Properties.BackupVaultName;
+    return { plan: JSON.stringify(plan), vault: JSON.stringify(vault) };
+  };
+  const a = names('A');
+  expect(a.plan).not.toBe('"BackupPlan"');
+  // The stack's own ID is part of both: two stacks, or a stack created again, never collide.
+  expect(a.plan).toContain('AWS::StackId');
+  expect(a.vault).toContain('AWS::StackId');
+  expect(a.plan).toContain('-plan-');
+  expect(a.vault).toContain('-vault-');
+});

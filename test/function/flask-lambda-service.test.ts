@@ -35,7 +35,7 @@ describe('the serving function', () => {
     const { t, stack } = template();
     const env = stack.resolve(fnProps(t, 'app.lambda_handler.handler').Environment.Variables);
     expect(env.DB_HOST).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^DbCluster/), 'Endpoint.Address'] });
-    expect(env.DB_USER).toBe('{{resolve:ssm:/flask/Fn/Service/DB_USER}}');
+    expect(env.DB_USER).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/SettingDBUSER/), 'Value'] });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask/Fn/Service/DB_USER', Value: 'flask_app' });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask/Fn/Service/DB_IAM_AUTH', Value: '1' });
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask/Fn/Service/DB_SSLMODE', Value: 'require' });
@@ -45,10 +45,11 @@ describe('the serving function', () => {
     expect(env.DB_ADMIN_USER).toBeUndefined();
   });
 
-  test('reads plain settings through Parameter Store dynamic references, never as values', () => {
+  test('takes plain settings from their Parameter Store parameters as CloudFormation writes them (no dynamic reference, which the change set would read before the parameter exists)', () => {
     const { t } = template({ settings: { FEATURE: 'on' } });
     const env = fnProps(t, 'app.lambda_handler.handler').Environment.Variables;
-    expect(env.FEATURE).toBe('{{resolve:ssm:/flask/Fn/Service/FEATURE}}');
+    expect(env.FEATURE).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/SettingFEATURE/), 'Value'] });
+    expect(JSON.stringify(env)).not.toContain('resolve:ssm');
     t.hasResourceProperties('AWS::SSM::Parameter', { Name: '/flask/Fn/Service/FEATURE', Value: 'on', Type: 'String' });
   });
 
@@ -152,7 +153,7 @@ describe('deploy-time migrations', () => {
     const env = stack.resolve(migrate.Environment.Variables);
     expect(env.DB_ADMIN_USER).toBe('flask');
     expect(JSON.stringify(env.DB_ADMIN_PASSWORD)).toMatch(/\{\{resolve:secretsmanager:.*:SecretString:password::\}\}/);
-    expect(env.DB_USER).toBe(serve.Environment.Variables.DB_USER);
+    expect(env.DB_USER).toEqual(serve.Environment.Variables.DB_USER);
   });
 
   test('a trigger invokes the migration function after the writer and before the serving function, on every change of it', () => {

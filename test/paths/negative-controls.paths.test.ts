@@ -453,6 +453,11 @@ describe('Lambda mode: each proof fails when its link is broken', () => {
     expect(problems.join('\n')).toMatch(/kms:Decrypt on arn:aws:kms:.*: ImplicitlyDenied/);
   });
 
+  test('the migration role, whose decrypt policy names no function, is reported once another function shares it', () => {
+    const problems = prove('function-env-key', 'lambda', (raw) => { props(raw, serving(raw)).Role = props(raw, migration(raw)).Role; });
+    expect(problems.join('\n')).toMatch(/role may decrypt any function's environment and is also the role of/);
+  });
+
   test('a JWT_SECRET written into the template is reported', () => {
     const problems = prove('function-env-key', 'lambda', (raw) => { props(raw, serving(raw)).Environment.Variables.JWT_SECRET = 'plain-text'; });
     expect(problems.join('\n')).toMatch(/JWT_SECRET is not a Secrets Manager dynamic reference/);

@@ -47,7 +47,7 @@ describe('compute LAMBDA', () => {
   test('the functions get the platform settings, JWT_SECRET by reference and the platform key', () => {
     const fn = template.findResources('AWS::Lambda::Function', { Properties: { ImageConfig: { Command: ['app.lambda_handler.handler'] } } });
     const p = Object.values(fn)[0].Properties;
-    expect(p.Environment.Variables.JWT_EXPIRES_SECONDS).toBe('{{resolve:ssm:/flask-app/S/P/Test/JWT_EXPIRES_SECONDS}}');
+    expect(p.Environment.Variables.JWT_EXPIRES_SECONDS).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/SettingJWTEXPIRESSECONDS/), 'Value'] });
     expect(JSON.stringify(p.Environment.Variables.JWT_SECRET)).toContain('{{resolve:secretsmanager:');
     expect(p.KmsKeyArn).toEqual(stack.resolve(platform.encryptionKey.keyArn));
     template.resourceCountIs('AWS::KMS::Key', 1);

@@ -59,7 +59,7 @@ describe('PlatformProfile.REGULATED', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
-    expect(platform.service.tlsEnabled).toBe(true);
+    expect(platform.service!.tlsEnabled).toBe(true);
   });
 
   test('explicit options win over the profile', () => {

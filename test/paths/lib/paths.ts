@@ -1004,7 +1004,15 @@ export const PATHS: RuntimePath[] = [
           context: { 'kms:ViaService': `lambda.${REGION}.amazonaws.com`, 'kms:EncryptionContext:aws:lambda:FunctionArn': functionArn },
         });
         problems.push(...denied(ctx, [decrypt(fn.arn)]));
-        if (ctx.iam.check(decrypt(t.arn('lambda', 'function:another'))).allowed) problems.push(`${fn.id}'s role may decrypt another function's environment`);
+        if (ctx.iam.check(decrypt(t.arn('lambda', 'function:another'))).allowed) {
+          // The migration function's decrypt policy names no function (it must exist before the
+          // function, which the trigger invokes at once); Lambda decrypts with the role of the
+          // function it runs, so that is safe only while no other function has this role.
+          const migration = JSON.stringify(p.ImageConfig?.Command ?? []).includes('migrate');
+          const sharing = t.ofType('AWS::Lambda::Function').filter((other) => other !== fn.id && ctx.iam.roleIdOf(t.props(other).Role) === fn.roleId);
+          if (!migration) problems.push(`${fn.id}'s role may decrypt another function's environment`);
+          else if (sharing.length > 0) problems.push(`${fn.id}'s role may decrypt any function's environment and is also the role of ${sharing.join(', ')}`);
+        }
         // The raw template (before resolution) must hold references only, never a secret value.
         for (const [name, value] of Object.entries<Json>(t.resource(fn.id).Properties?.Environment?.Variables ?? {})) {
           if (!/SECRET|PASSWORD|TOKEN/.test(name)) continue;
