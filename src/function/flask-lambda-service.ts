@@ -402,7 +402,6 @@ export class FlaskLambdaService extends Construct {
 
     for (const fn of [this.function, this.migrationFunction]) {
       FlaskDatabaseGrants.grantAppConnect(database, fn);
-      for (const parameter of parameters) fn.node.addDependency(parameter);
     }
     this.allowEnvironmentDecrypt('ServiceEnvironmentDecrypt', this.function.functionArn, serveRole);
     // The trigger invokes the migration function as soon as it exists: a policy that named the
