@@ -3,3 +3,4 @@ export * from './suppressions';
 export * from './logs-key';
 export * from './kms';
 export * from './validation';
+export * from './security-groups';

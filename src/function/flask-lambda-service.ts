@@ -11,6 +11,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { givenOrNewLogsKey } from '../core/kms';
+import { keepEgressClosed } from '../core/security-groups';
 import { addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, suppressShortLogRetention, suppressWildcardResourceFor } from '../core/suppressions';
 import { FlaskDatabaseGrants, IFlaskDatabase } from '../database/flask-database';
 
@@ -305,7 +306,6 @@ export class FlaskLambdaService extends Construct {
     // Settings: in Parameter Store (the same contract as the Fargate service), read by
     // CloudFormation when it deploys the function.
     const environment: Record<string, string> = { ...props.environment };
-    const parameters: ssm.StringParameter[] = [];
     const hashed: Array<[string, string]> = [];
     for (const [name, value] of Object.entries(settings)) {
       const parameter = new ssm.StringParameter(this, `Setting${name}`, {
@@ -314,7 +314,6 @@ export class FlaskLambdaService extends Construct {
         description: `${name} of the Flask functions`,
         simpleName: false,
       });
-      parameters.push(parameter);
       if (Token.isUnresolved(value)) {
         // A value CloudFormation computes (an address) goes in as such, so the function follows it.
         environment[name] = value;
@@ -619,21 +618,3 @@ function validateImagePlatform(code: lambda.DockerImageCode, architecture: lambd
   }
 }
 
-/**
- * A security group with `allowAllOutbound: false` and only separate egress rules would be
- * created without inline egress, so EC2 gives it its default allow-all rule until the separate
- * rule replaces it (aws/aws-cdk#987). Keeping CDK's placeholder rule while there is no inline
- * rule makes the template state that only the separate rules let traffic out.
- */
-function keepEgressClosed(group: ec2.SecurityGroup): void {
-  const cfnGroup = group.node.defaultChild as ec2.CfnSecurityGroup;
-  const inlineEgress = cfnGroup.securityGroupEgress;
-  cfnGroup.securityGroupEgress = Lazy.any({
-    produce: () => {
-      const rules = Stack.of(group).resolve(inlineEgress);
-      return Array.isArray(rules) && rules.length > 0
-        ? rules
-        : [{ cidrIp: '255.255.255.255/32', description: 'Disallow all traffic', ipProtocol: 'icmp', fromPort: 252, toPort: 86 }];
-    },
-  });
-}

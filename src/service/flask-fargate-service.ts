@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Annotations, ArnFormat, CfnResource, Duration, Fn, Lazy, Size, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, Duration, Fn, Size, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -15,6 +15,7 @@ import { addAppRoleStep, APP_SCHEMA, DEFAULT_APP_ROLE_COMMAND, IAM_AUTH_ENV, SCH
 import { validateFargateSize } from './fargate-sizes';
 import { GeneratedSecureStrings } from './generated-secure-strings';
 import { givenOrNewLogsKey } from '../core/kms';
+import { keepEgressClosed } from '../core/security-groups';
 import {
   addCheckovSuppressions, addGuardSuppressions, addNagSuppressions, CompliancePack, INLINE_POLICY_REASON, packSuppressions,
   suppressShortLogRetention, suppressAlarmActionsLeftToCaller, suppressWildcardResourceFor,
@@ -1105,31 +1106,6 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   if (vpc.privateSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
   // e.g. FlaskServerlessVpc with VPC endpoints: its App group comes before the Data group.
   return { subnetType: ec2.SubnetType.PRIVATE_ISOLATED, onePerAz: true };
-}
-
-/**
- * With `allowAllOutbound: false`, CDK renders a placeholder egress rule that matches no traffic,
- * and drops it as soon as any egress rule is added, even one rendered as a separate
- * `AWS::EC2::SecurityGroupEgress` (every rule to another security group). The group is then
- * created with no inline egress, so EC2 gives it its default allow-all rule, which EC2 removes
- * again when the separate egress rule is added (aws/aws-cdk#987, #3355). The deployed group
- * therefore ends up without allow-all either way, but the template does not say so and the
- * group is open until that rule exists. Keeping the placeholder while the group has no inline
- * egress rule makes the template state the egress and closes that window: only the separate
- * rules (here, the container port to the tasks, which carries the health checks too) let
- * traffic out.
- */
-function keepEgressClosed(group: ec2.SecurityGroup): void {
-  const cfnGroup = group.node.defaultChild as ec2.CfnSecurityGroup;
-  const inlineEgress = cfnGroup.securityGroupEgress;
-  cfnGroup.securityGroupEgress = Lazy.any({
-    produce: () => {
-      const rules = Stack.of(group).resolve(inlineEgress);
-      return Array.isArray(rules) && rules.length > 0
-        ? rules
-        : [{ cidrIp: '255.255.255.255/32', description: 'Disallow all traffic', ipProtocol: 'icmp', fromPort: 252, toPort: 86 }];
-    },
-  });
 }
 
 function defaultParameterPath(stackName: string, id: string): string {
